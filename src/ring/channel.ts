@@ -1,0 +1,310 @@
+/**
+ * Channel: two SPSC rings and their doorbells, a duplex link between two threads.
+ * One thread creates it (side A) and transfers `channel.buffer` to the other, which
+ * attaches (side B). A->B is A's transmit ring and B's receive ring, and vice versa.
+ *
+ * Memory layout of the channel's SharedArrayBuffer (bytes):
+ *
+ *     +0     header line (64 B): [0] magic 'MKCH' [1] version [2] capacity A->B
+ *                                [3] capacity B->A [4] closed (0 open, 1 closed)
+ *     +64    doorbell: data for B   (B sleeps here when A->B is empty)
+ *     +128   doorbell: room for A   (A sleeps here when A->B is full)
+ *     +192   doorbell: data for A   (A sleeps here when B->A is empty)
+ *     +256   doorbell: room for B   (B sleeps here when B->A is full)
+ *     +320   ring A->B  (SpscRing.byteLength(capacity A->B))
+ *     +...   ring B->A  (SpscRing.byteLength(capacity B->A))
+ *
+ * Close: either side stores closed = 1 and wakes all four doorbells, so every
+ * sleeper returns and sees it. After close, sends throw CHANNEL_CLOSED; frames
+ * already published stay readable until drained.
+ */
+import { KernelError } from '../errors.js'
+import {
+  DEFAULT_ASYNC_TIMEOUT_MS,
+  DEFAULT_SPIN,
+  DOORBELL_BYTES,
+  Doorbell,
+  type ReadyCheck,
+} from './doorbell.js'
+import { SpscRing } from './spsc.js'
+
+export const CHANNEL_MAGIC = 0x4d4b4348 // 'MKCH'
+export const CHANNEL_VERSION = 1
+const MAGIC = 0
+const VERSION = 1
+const CAP_AB = 2
+const CAP_BA = 3
+const CLOSED = 4
+const BELLS_AT = 64
+const RINGS_AT = BELLS_AT + 4 * DOORBELL_BYTES
+
+export interface ChannelOptions {
+  /** Data bytes of each ring (power of two). Default 65536. */
+  capacity?: number
+  /** Data bytes of the B->A ring, when it should differ from A->B. */
+  replyCapacity?: number
+  /** Spin iterations before a wait sleeps. Default DEFAULT_SPIN. */
+  spin?: number
+}
+
+export type ChannelSide = 'a' | 'b'
+
+function noop(): void {}
+
+export class Channel {
+  /** Bytes a channel of these capacities needs. */
+  static byteLength(capacity: number, replyCapacity = capacity): number {
+    return RINGS_AT + SpscRing.byteLength(capacity) + SpscRing.byteLength(replyCapacity)
+  }
+
+  /** Create a channel and return side A. Transfer `buffer` to the peer thread. */
+  static create(opts: ChannelOptions = {}): Channel {
+    const capAB = opts.capacity ?? 65536
+    const capBA = opts.replyCapacity ?? capAB
+    const sab = new SharedArrayBuffer(Channel.byteLength(capAB, capBA))
+    const hdr = new Int32Array(sab, 0, 16)
+    hdr[VERSION] = CHANNEL_VERSION
+    hdr[CAP_AB] = capAB
+    hdr[CAP_BA] = capBA
+    for (let i = 0; i < 4; i++) Doorbell.init(sab, BELLS_AT + i * DOORBELL_BYTES)
+    SpscRing.init(sab, RINGS_AT, capAB)
+    SpscRing.init(sab, RINGS_AT + SpscRing.byteLength(capAB), capBA)
+    Atomics.store(hdr, MAGIC, CHANNEL_MAGIC)
+    return new Channel(sab, 'a', opts.spin)
+  }
+
+  /** Attach side B to a channel created on another thread (checks magic, version, size). */
+  static attach(sab: SharedArrayBuffer, opts: { spin?: number } = {}): Channel {
+    return new Channel(sab, 'b', opts.spin)
+  }
+
+  readonly buffer: SharedArrayBuffer
+  readonly side: ChannelSide
+  /** The ring this side produces into. */
+  readonly tx: SpscRing
+  /** The ring this side consumes from. */
+  readonly rx: SpscRing
+  /** Rung by the peer when it publishes into rx; this side sleeps on it. */
+  readonly rxBell: Doorbell
+  /** This side rings it after publishing into tx. */
+  readonly txBell: Doorbell
+  /** The peer sleeps on it when tx is full; this side rings it after releasing rx. */
+  readonly rxRoomBell: Doorbell
+  /** This side sleeps on it when tx is full. */
+  readonly txRoomBell: Doorbell
+  spin: number
+
+  private readonly hdr: Int32Array
+  private readonly readable: ReadyCheck
+  private readonly writable: ReadyCheck
+  private writableNeed = 0
+
+  constructor(sab: SharedArrayBuffer, side: ChannelSide, spin = DEFAULT_SPIN) {
+    if (!(sab instanceof SharedArrayBuffer)) {
+      throw new KernelError('BAD_BUFFER', 'a channel lives in a SharedArrayBuffer')
+    }
+    if (sab.byteLength < RINGS_AT) {
+      throw new KernelError('BAD_BUFFER', `a ${sab.byteLength}-byte buffer holds no channel`)
+    }
+    const hdr = new Int32Array(sab, 0, 16)
+    if (Atomics.load(hdr, MAGIC) !== CHANNEL_MAGIC) {
+      throw new KernelError('BAD_BUFFER', 'not a channel buffer (bad magic)')
+    }
+    if (hdr[VERSION] !== CHANNEL_VERSION) {
+      throw new KernelError(
+        'BAD_BUFFER',
+        `channel version ${hdr[VERSION]}, expected ${CHANNEL_VERSION}`,
+      )
+    }
+    const capAB = hdr[CAP_AB]
+    const capBA = hdr[CAP_BA]
+    let expected: number
+    try {
+      expected = Channel.byteLength(capAB, capBA)
+    } catch (err) {
+      throw KernelError.push(err, 'BAD_BUFFER', 'channel header names impossible ring sizes')
+    }
+    if (expected !== sab.byteLength) {
+      throw new KernelError(
+        'BAD_BUFFER',
+        `channel buffer is ${sab.byteLength} bytes, its header says ${expected}`,
+      )
+    }
+    this.buffer = sab
+    this.side = side
+    this.hdr = hdr
+    this.spin = spin
+    const ab = new SpscRing(sab, RINGS_AT)
+    const ba = new SpscRing(sab, RINGS_AT + SpscRing.byteLength(capAB))
+    const bell = (i: number): Doorbell => new Doorbell(sab, BELLS_AT + i * DOORBELL_BYTES)
+    const dataB = bell(0)
+    const roomA = bell(1)
+    const dataA = bell(2)
+    const roomB = bell(3)
+    if (side === 'a') {
+      this.tx = ab
+      this.rx = ba
+      this.rxBell = dataA
+      this.txBell = dataB
+      this.rxRoomBell = roomB
+      this.txRoomBell = roomA
+    } else {
+      this.tx = ba
+      this.rx = ab
+      this.rxBell = dataB
+      this.txBell = dataA
+      this.rxRoomBell = roomA
+      this.txRoomBell = roomB
+    }
+    // Allocated once: the wait loops pass these instead of fresh closures.
+    this.readable = () => !this.rx.isEmpty() || this.closed
+    this.writable = () => this.tx.canReserve(this.writableNeed) || this.closed
+  }
+
+  /** True once either side closed the channel. */
+  get closed(): boolean {
+    return Atomics.load(this.hdr, CLOSED) !== 0
+  }
+
+  private refuseIfClosed(): void {
+    if (Atomics.load(this.hdr, CLOSED) !== 0) {
+      throw new KernelError('CHANNEL_CLOSED', 'the channel is closed; nothing more is accepted')
+    }
+  }
+
+  // ------------------------------------------------------------------ send
+
+  /** Reserve a frame in tx (see SpscRing.reserve); throws CHANNEL_CLOSED once closed. */
+  reserve(length: number): number {
+    this.refuseIfClosed()
+    return this.tx.reserve(length)
+  }
+
+  /** Publish reserved frames and ring the peer if it sleeps. */
+  flush(): void {
+    this.tx.publish()
+    this.txBell.ring()
+  }
+
+  /** Copy one frame in and flush. False when the ring is full (nothing was written). */
+  send(payload: Uint8Array): boolean {
+    const at = this.reserve(payload.length)
+    if (at < 0) return false
+    this.tx.bytes.set(payload, at)
+    this.flush()
+    return true
+  }
+
+  // --------------------------------------------------------------- receive
+
+  /** Next frame's payload offset in rx.bytes (length in rx.frameLength), or -1. */
+  poll(): number {
+    return this.rx.poll()
+  }
+
+  /** Release polled frames and ring the peer if it waits for room. */
+  release(): void {
+    this.rx.release()
+    this.rxRoomBell.ring()
+  }
+
+  /** Copy the next frame out and release it (allocates). Null when none. */
+  recv(): Uint8Array | null {
+    const at = this.rx.poll()
+    if (at < 0) return null
+    const out = this.rx.bytes.slice(at, at + this.rx.frameLength)
+    this.release()
+    return out
+  }
+
+  // ----------------------------------------------------------------- waits
+
+  /**
+   * Worker threads: block until a frame is readable or the channel closes, at most
+   * `timeoutMs`. True when readable (a closed channel with frames left is readable).
+   */
+  waitReadable(timeoutMs = Infinity): boolean {
+    const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs
+    for (;;) {
+      if (!this.rx.isEmpty()) return true
+      if (this.closed) return false
+      const left = deadline === Infinity ? Infinity : deadline - Date.now()
+      if (left <= 0) return false
+      this.rxBell.waitSync(this.readable, this.spin, left)
+    }
+  }
+
+  /**
+   * Any thread, without blocking its event loop: resolves true when a frame is
+   * readable, false on close or timeout. Each sleep is a bounded waitAsync that
+   * re-checks; a ref'd timer keeps the process alive while this waits.
+   */
+  async readableAsync(timeoutMs = Infinity): Promise<boolean> {
+    const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs
+    const keepAlive = setInterval(noop, 1 << 30)
+    try {
+      for (;;) {
+        if (!this.rx.isEmpty()) return true
+        if (this.closed) return false
+        const left = deadline === Infinity ? Infinity : deadline - Date.now()
+        if (left <= 0) return false
+        await this.rxBell.waitAsync(
+          this.readable,
+          this.spin,
+          Math.min(left, DEFAULT_ASYNC_TIMEOUT_MS),
+        )
+      }
+    } finally {
+      clearInterval(keepAlive)
+    }
+  }
+
+  /**
+   * Worker threads: flush, then block until a frame of `length` payload bytes can
+   * be reserved in tx (or the channel closes), at most `timeoutMs`. True when it can.
+   */
+  waitWritable(length: number, timeoutMs = Infinity): boolean {
+    const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs
+    this.writableNeed = length
+    this.flush()
+    for (;;) {
+      if (this.closed) return false
+      if (this.tx.canReserve(length)) return true
+      const left = deadline === Infinity ? Infinity : deadline - Date.now()
+      if (left <= 0) return false
+      this.txRoomBell.waitSync(this.writable, this.spin, left)
+    }
+  }
+
+  /** Async counterpart of waitWritable. */
+  async writableAsync(length: number, timeoutMs = Infinity): Promise<boolean> {
+    const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs
+    const keepAlive = setInterval(noop, 1 << 30)
+    this.writableNeed = length
+    this.flush()
+    try {
+      for (;;) {
+        if (this.closed) return false
+        if (this.tx.canReserve(length)) return true
+        const left = deadline === Infinity ? Infinity : deadline - Date.now()
+        if (left <= 0) return false
+        await this.txRoomBell.waitAsync(
+          this.writable,
+          this.spin,
+          Math.min(left, DEFAULT_ASYNC_TIMEOUT_MS),
+        )
+      }
+    } finally {
+      clearInterval(keepAlive)
+    }
+  }
+
+  /** Close from this side: refuse further sends on both sides, wake every sleeper. */
+  close(): void {
+    if (Atomics.exchange(this.hdr, CLOSED, 1) !== 0) return
+    this.rxBell.wake()
+    this.txBell.wake()
+    this.rxRoomBell.wake()
+    this.txRoomBell.wake()
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Doorbell: the sleep/wake protocol beside a ring. A consumer spins a bounded
+ * while, then announces that it sleeps and waits on a futex word; a producer, after
+ * publishing, notifies only when someone announced sleep. With nobody asleep,
+ * ringing costs one Atomics.load.
+ *
+ * Memory layout: one 64-byte line at `byteOffset` (a line of its own so ringing
+ * never shares a line with ring indices):
+ *
+ *     +0  [0] seq      bumped by a ringer that saw a sleeper; the futex word
+ *     +4  [1] sleepers count of threads between announcing sleep and waking
+ *     +8  [2..15] unused
+ *
+ * No lost wake-up (a Dekker-style argument over sequentially consistent atomics):
+ * the sleeper does  s = load(seq); add(sleepers); if (ready()) return; wait(seq, s)
+ * the ringer does   publish data; if (load(sleepers) > 0) { add(seq); notify(seq) }
+ * Either the sleeper's ready() sees the published data, or the ringer's load sees
+ * the sleeper, bumps seq and notifies; a sleeper not yet in wait() then finds
+ * seq != s and returns at once. Several sleepers (MPMC consumers) are all woken.
+ */
+export const DOORBELL_BYTES = 64
+const SEQ = 0
+const SLEEPERS = 1
+
+/** Spin iterations before sleeping; small because cores are oversubscribed here. */
+export const DEFAULT_SPIN = 256
+/** Bound on one async wait: waitAsync has been reported to miss wake-ups under load. */
+export const DEFAULT_ASYNC_TIMEOUT_MS = 50
+
+export type ReadyCheck = () => boolean
+
+export class Doorbell {
+  /** Lay out a quiet doorbell at `byteOffset` of `sab`. */
+  static init(sab: SharedArrayBuffer, byteOffset: number): Doorbell {
+    const bell = new Doorbell(sab, byteOffset)
+    Atomics.store(bell.word, SEQ, 0)
+    Atomics.store(bell.word, SLEEPERS, 0)
+    return bell
+  }
+
+  /** A doorbell in a SharedArrayBuffer of its own. */
+  static create(): Doorbell {
+    return Doorbell.init(new SharedArrayBuffer(DOORBELL_BYTES), 0)
+  }
+
+  readonly buffer: SharedArrayBuffer
+  readonly byteOffset: number
+  /** Times this side rang with a sleeper present (an Atomics.notify was issued). */
+  notifies = 0
+  /** Times this side went to sleep (reached Atomics.wait / waitAsync). */
+  sleeps = 0
+  private readonly word: Int32Array
+
+  constructor(sab: SharedArrayBuffer, byteOffset = 0) {
+    if (byteOffset % 4 !== 0 || byteOffset + DOORBELL_BYTES > sab.byteLength) {
+      throw new RangeError(`a doorbell needs ${DOORBELL_BYTES} bytes at a 4-aligned offset`)
+    }
+    this.buffer = sab
+    this.byteOffset = byteOffset
+    this.word = new Int32Array(sab, byteOffset, 2)
+  }
+
+  /** Producer side: wake the sleepers, if any. Call after publishing. */
+  ring(): void {
+    if (Atomics.load(this.word, SLEEPERS) !== 0) this.wake()
+  }
+
+  /** Wake unconditionally (close, shutdown). */
+  wake(): void {
+    Atomics.add(this.word, SEQ, 1)
+    Atomics.notify(this.word, SEQ)
+    this.notifies++
+  }
+
+  /** True while some thread has announced it sleeps here. */
+  hasSleepers(): boolean {
+    return Atomics.load(this.word, SLEEPERS) !== 0
+  }
+
+  /**
+   * Blocking wait for a worker thread: spin `spin` checks of `ready`, then sleep in
+   * Atomics.wait for at most `timeoutMs`. Returns ready() after waking. Never call
+   * this on the main thread: Node allows Atomics.wait there, but it freezes the event
+   * loop, so the rule is ours to keep.
+   */
+  waitSync(ready: ReadyCheck, spin = DEFAULT_SPIN, timeoutMs = Infinity): boolean {
+    for (let i = 0; i < spin; i++) if (ready()) return true
+    const s = Atomics.load(this.word, SEQ)
+    Atomics.add(this.word, SLEEPERS, 1)
+    if (ready()) {
+      Atomics.sub(this.word, SLEEPERS, 1)
+      return true
+    }
+    this.sleeps++
+    Atomics.wait(this.word, SEQ, s, timeoutMs)
+    Atomics.sub(this.word, SLEEPERS, 1)
+    return ready()
+  }
+
+  /**
+   * Non-blocking wait for a thread whose event loop must keep turning (the main
+   * thread, or a spawnd hosting domains): spin, then Atomics.waitAsync bounded by
+   * `timeoutMs`. Resolves to ready() after waking or timing out; callers loop.
+   * The pending waitAsync does not keep Node alive; a caller that must stay alive
+   * holds a ref'd handle of its own (Channel and the process manager do).
+   */
+  async waitAsync(
+    ready: ReadyCheck,
+    spin = DEFAULT_SPIN,
+    timeoutMs = DEFAULT_ASYNC_TIMEOUT_MS,
+  ): Promise<boolean> {
+    for (let i = 0; i < spin; i++) if (ready()) return true
+    const s = Atomics.load(this.word, SEQ)
+    Atomics.add(this.word, SLEEPERS, 1)
+    if (ready()) {
+      Atomics.sub(this.word, SLEEPERS, 1)
+      return true
+    }
+    this.sleeps++
+    const r = Atomics.waitAsync(this.word, SEQ, s, timeoutMs)
+    if (r.async) await r.value
+    Atomics.sub(this.word, SLEEPERS, 1)
+    return ready()
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * MpmcRing: a bounded multi-producer multi-consumer queue of fixed-size slots
+ * (Dmitry Vyukov's bounded MPMC queue): each slot carries a sequence number that
+ * says whose turn it is, and producers (consumers) claim positions with
+ * Atomics.compareExchange on a shared enqueue (dequeue) counter. For the contention
+ * scenarios: many producers, small rings, slow consumers.
+ *
+ * Memory layout, at `byteOffset` (bytes):
+ *
+ *     +0    header line (64 B)  [0] magic 'MKMP' [1] version [2] slotCount [3] slotBytes
+ *     +64   enqueue line (64 B) [16] enqueue position (free-running int32)
+ *     +128  dequeue line (64 B) [32] dequeue position
+ *     +192  slots: slotCount x slotBytes, each
+ *             [seq: i32][length: i32][payload: slotBytes - 8]
+ *
+ * Slot protocol, for position p and slot i = p & mask:
+ *   seq == p          the slot is free for the producer that claims p
+ *   seq == p + 1      the slot holds the frame of p, ready for the consumer of p
+ *   seq == p + count  released, free for the producer of lap p + count
+ * The claim is a CAS on the position counter; the hand-off is an Atomics.store of
+ * seq after the plain payload writes (release), read by Atomics.load before the
+ * plain payload reads (acquire). Per-producer order is kept because one producer's
+ * claims are taken in increasing position.
+ */
+import { KernelError } from '../errors.js'
+import { checkCapacity } from './spsc.js'
+
+export const MPMC_MAGIC = 0x4d4b4d50 // 'MKMP'
+export const MPMC_VERSION = 1
+const HEADER_BYTES = 192
+const MAGIC = 0
+const VERSION = 1
+const SLOT_COUNT = 2
+const SLOT_BYTES = 3
+const ENQ = 16
+const DEQ = 32
+const SLOT_HEADER_BYTES = 8
+
+export interface MpmcOptions {
+  /** Number of slots, a power of two. */
+  slots: number
+  /** Bytes per slot including its 8-byte header; a multiple of 8, at least 16. Default 64. */
+  slotBytes?: number
+}
+
+export class MpmcRing {
+  static byteLength(slots: number, slotBytes = 64): number {
+    checkCapacity(slots, 'MPMC slot count')
+    if (!Number.isInteger(slotBytes) || slotBytes < 16 || slotBytes % 8 !== 0) {
+      throw new RangeError(`slotBytes must be a multiple of 8 and at least 16, got ${slotBytes}`)
+    }
+    return HEADER_BYTES + slots * slotBytes
+  }
+
+  static create(opts: MpmcOptions): MpmcRing {
+    const sab = new SharedArrayBuffer(MpmcRing.byteLength(opts.slots, opts.slotBytes))
+    return MpmcRing.init(sab, 0, opts)
+  }
+
+  static init(sab: SharedArrayBuffer, byteOffset: number, opts: MpmcOptions): MpmcRing {
+    const slotBytes = opts.slotBytes ?? 64
+    const need = MpmcRing.byteLength(opts.slots, slotBytes)
+    if (byteOffset % 64 !== 0 || byteOffset + need > sab.byteLength) {
+      throw new RangeError(`an MPMC ring of this shape needs ${need} bytes at a 64-aligned offset`)
+    }
+    const all = new Int32Array(sab, byteOffset, need >> 2)
+    all.fill(0)
+    all[VERSION] = MPMC_VERSION
+    all[SLOT_COUNT] = opts.slots
+    all[SLOT_BYTES] = slotBytes
+    const stride = slotBytes >> 2
+    for (let i = 0; i < opts.slots; i++) all[(HEADER_BYTES >> 2) + i * stride] = i
+    Atomics.store(all, MAGIC, MPMC_MAGIC)
+    return new MpmcRing(sab, byteOffset)
+  }
+
+  readonly buffer: SharedArrayBuffer
+  readonly byteOffset: number
+  readonly slots: number
+  readonly slotBytes: number
+  /** Largest payload one slot carries. */
+  readonly maxPayload: number
+  /** The slot area as bytes: offsets from claim()/poll() index into it. */
+  readonly bytes: Uint8Array
+  readonly i32: Int32Array
+  readonly view: DataView
+  /** Length of the frame the last poll() returned. */
+  frameLength = 0
+  /** Failed compareExchange on a position counter (contention, this thread's own count). */
+  casRetries = 0
+  /** claim() found the ring full. */
+  fullSpins = 0
+  /** poll() found the ring empty. */
+  emptySpins = 0
+
+  private readonly ctrl: Int32Array
+  private readonly mask: number
+  private readonly stride: number
+  private claimed = 0
+  private polled = 0
+
+  constructor(sab: SharedArrayBuffer, byteOffset = 0) {
+    if (!(sab instanceof SharedArrayBuffer)) {
+      throw new KernelError('BAD_BUFFER', 'an MPMC ring lives in a SharedArrayBuffer')
+    }
+    if (byteOffset % 64 !== 0 || byteOffset + HEADER_BYTES > sab.byteLength) {
+      throw new KernelError('BAD_BUFFER', `no MPMC header fits at offset ${byteOffset}`)
+    }
+    const ctrl = new Int32Array(sab, byteOffset, HEADER_BYTES >> 2)
+    if (Atomics.load(ctrl, MAGIC) !== MPMC_MAGIC) {
+      throw new KernelError('BAD_BUFFER', `no MPMC ring at offset ${byteOffset} (bad magic)`)
+    }
+    if (ctrl[VERSION] !== MPMC_VERSION) {
+      throw new KernelError('BAD_BUFFER', `MPMC version ${ctrl[VERSION]}, expected ${MPMC_VERSION}`)
+    }
+    const slots = ctrl[SLOT_COUNT]
+    const slotBytes = ctrl[SLOT_BYTES]
+    if (
+      slots <= 0 ||
+      (slots & (slots - 1)) !== 0 ||
+      slotBytes < 16 ||
+      slotBytes % 8 !== 0 ||
+      byteOffset + HEADER_BYTES + slots * slotBytes > sab.byteLength
+    ) {
+      throw new KernelError(
+        'BAD_BUFFER',
+        `MPMC shape ${slots}x${slotBytes} does not fit its buffer`,
+      )
+    }
+    this.buffer = sab
+    this.byteOffset = byteOffset
+    this.slots = slots
+    this.slotBytes = slotBytes
+    this.maxPayload = slotBytes - SLOT_HEADER_BYTES
+    this.mask = slots - 1
+    this.stride = slotBytes >> 2
+    this.ctrl = ctrl
+    const area = slots * slotBytes
+    this.bytes = new Uint8Array(sab, byteOffset + HEADER_BYTES, area)
+    this.i32 = new Int32Array(sab, byteOffset + HEADER_BYTES, area >> 2)
+    this.view = new DataView(sab, byteOffset + HEADER_BYTES, area)
+  }
+
+  /**
+   * Producer: claim a slot for a frame of `length` bytes. Returns the payload
+   * offset in `bytes`, or -1 when the ring is full. Fill it, then commit().
+   * A thread holds at most one claimed slot at a time.
+   */
+  claim(length: number): number {
+    if (!(length >= 0 && length <= this.maxPayload) || (length | 0) !== length) {
+      if (Number.isInteger(length) && length > this.maxPayload) {
+        throw new KernelError(
+          'FRAME_TOO_LARGE',
+          `a ${length}-byte frame does not fit a ${this.slotBytes}-byte slot (max payload ${this.maxPayload})`,
+        )
+      }
+      throw new RangeError(`frame length must be a non-negative integer, got ${length}`)
+    }
+    const i32 = this.i32
+    let pos = Atomics.load(this.ctrl, ENQ)
+    for (;;) {
+      const w = (pos & this.mask) * this.stride
+      const dif = (Atomics.load(i32, w) - pos) | 0
+      if (dif === 0) {
+        const seen = Atomics.compareExchange(this.ctrl, ENQ, pos, (pos + 1) | 0)
+        if (seen === pos) {
+          i32[w + 1] = length
+          this.claimed = pos
+          return (w << 2) + SLOT_HEADER_BYTES
+        }
+        this.casRetries++
+        pos = seen
+      } else if (dif < 0) {
+        this.fullSpins++
+        return -1
+      } else {
+        pos = Atomics.load(this.ctrl, ENQ)
+      }
+    }
+  }
+
+  /** Producer: publish the claimed slot to consumers. */
+  commit(): void {
+    const pos = this.claimed
+    Atomics.store(this.i32, (pos & this.mask) * this.stride, (pos + 1) | 0)
+  }
+
+  /** Copy `payload` in as one frame. False when full. */
+  tryPush(payload: Uint8Array): boolean {
+    const at = this.claim(payload.length)
+    if (at < 0) return false
+    this.bytes.set(payload, at)
+    this.commit()
+    return true
+  }
+
+  /**
+   * Consumer: take the next frame. Returns its payload offset and sets frameLength,
+   * or -1 when empty. The slot stays yours, zero-copy, until release().
+   */
+  poll(): number {
+    const i32 = this.i32
+    let pos = Atomics.load(this.ctrl, DEQ)
+    for (;;) {
+      const w = (pos & this.mask) * this.stride
+      const dif = (Atomics.load(i32, w) - ((pos + 1) | 0)) | 0
+      if (dif === 0) {
+        const seen = Atomics.compareExchange(this.ctrl, DEQ, pos, (pos + 1) | 0)
+        if (seen === pos) {
+          this.frameLength = i32[w + 1]
+          this.polled = pos
+          return (w << 2) + SLOT_HEADER_BYTES
+        }
+        this.casRetries++
+        pos = seen
+      } else if (dif < 0) {
+        this.emptySpins++
+        return -1
+      } else {
+        pos = Atomics.load(this.ctrl, DEQ)
+      }
+    }
+  }
+
+  /** Consumer: hand the polled slot back to producers of the next lap. */
+  release(): void {
+    const pos = this.polled
+    Atomics.store(this.i32, (pos & this.mask) * this.stride, (pos + this.slots) | 0)
+  }
+
+  /** Copy the next frame out (allocates; for tests and cold paths). Null when empty. */
+  tryPop(): Uint8Array | null {
+    const at = this.poll()
+    if (at < 0) return null
+    const out = this.bytes.slice(at, at + this.frameLength)
+    this.release()
+    return out
+  }
+
+  /** Frames enqueued and not yet dequeued, approximately (a racy snapshot). */
+  size(): number {
+    return Math.max(0, (Atomics.load(this.ctrl, ENQ) - Atomics.load(this.ctrl, DEQ)) | 0)
+  }
+}

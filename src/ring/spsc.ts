@@ -1,0 +1,291 @@
+/**
+ * SpscRing: a single-producer single-consumer ring of variable-length frames in a
+ * SharedArrayBuffer. One thread owns the producer side, one the consumer side;
+ * each thread builds its own SpscRing over the same bytes (the cached indices are
+ * per-thread fields, never shared).
+ *
+ * Memory layout, at `byteOffset` in the buffer (all offsets in bytes):
+ *
+ *     +0    header line (64 B)   [0] magic 'MKRG'  [1] version  [2] capacity  [3..15] 0
+ *     +64   tail line   (64 B)   [16] tail: free-running byte count written by the producer
+ *     +128  head line   (64 B)   [32] head: free-running byte count read by the consumer
+ *     +192  data        (capacity bytes, a power of two)
+ *
+ * Head and tail each own a 64-byte cache line so the producer's stores never
+ * invalidate the line the consumer polls, and vice versa. Indices run freely as
+ * int32 and wrap through 2^32; `(tail - head) | 0` is the bytes in use because the
+ * capacity is at most 2^30.
+ *
+ * A frame, always 8-byte aligned inside the data area:
+ *
+ *     [length: i32][reserved: i32, unspecified][payload: length bytes][pad to 8]
+ *
+ * A length of -1 is the wrap marker: the frame that should have followed did not fit
+ * before the end of the data area, so the producer skipped to offset 0. The payload
+ * starts 8-aligned, so a user may lay Float64 values over it.
+ *
+ * Memory ordering: the producer writes frames with plain stores and publishes them
+ * with one Atomics.store of the tail; the consumer Atomics.loads the tail and then
+ * reads the frames with plain loads. Atomics are sequentially consistent in JS, so
+ * that store/load pair orders the plain accesses (happens-before). The same pair on
+ * the head hands released bytes back to the producer.
+ */
+import { KernelError } from '../errors.js'
+
+export const RING_MAGIC = 0x4d4b5247 // 'MKRG'
+export const RING_VERSION = 1
+const HEADER_BYTES = 192
+const MAGIC = 0
+const VERSION = 1
+const CAPACITY = 2
+const TAIL = 16
+const HEAD = 32
+/** Length word of a wrap marker. */
+const WRAP = -1
+/** Frame header: the length word and a reserved word, so the payload is 8-aligned. */
+export const FRAME_HEADER_BYTES = 8
+const MIN_CAPACITY = 16
+const MAX_CAPACITY = 1 << 30
+
+/** Bytes a frame of `payloadLength` occupies in the ring, header and padding included. */
+export function frameBytes(payloadLength: number): number {
+  return (payloadLength + FRAME_HEADER_BYTES + 7) & ~7
+}
+
+export function checkCapacity(capacity: number, what = 'ring capacity'): void {
+  if (!Number.isInteger(capacity) || capacity <= 0) {
+    throw new RangeError(`${what} must be a positive integer, got ${capacity}`)
+  }
+  if ((capacity & (capacity - 1)) !== 0) {
+    throw new RangeError(`${what} must be a power of two, got ${capacity}`)
+  }
+}
+
+export class SpscRing {
+  /** Bytes a ring of `capacity` data bytes needs in a buffer. */
+  static byteLength(capacity: number): number {
+    checkCapacity(capacity)
+    if (capacity < MIN_CAPACITY || capacity > MAX_CAPACITY) {
+      throw new RangeError(`ring capacity must be in [${MIN_CAPACITY}, 2^30], got ${capacity}`)
+    }
+    return HEADER_BYTES + capacity
+  }
+
+  /** A fresh ring in its own SharedArrayBuffer. */
+  static create(capacity: number): SpscRing {
+    const sab = new SharedArrayBuffer(SpscRing.byteLength(capacity))
+    return SpscRing.init(sab, 0, capacity)
+  }
+
+  /** Lay out an empty ring at `byteOffset` of `sab` (the caller owns that region). */
+  static init(sab: SharedArrayBuffer, byteOffset: number, capacity: number): SpscRing {
+    const need = SpscRing.byteLength(capacity)
+    if (byteOffset % 64 !== 0 || byteOffset + need > sab.byteLength) {
+      throw new RangeError(`a ring of ${capacity} bytes needs ${need} bytes at a 64-aligned offset`)
+    }
+    const hdr = new Int32Array(sab, byteOffset, HEADER_BYTES >> 2)
+    hdr.fill(0)
+    hdr[VERSION] = RING_VERSION
+    hdr[CAPACITY] = capacity
+    // The magic goes last: an attacher that sees it sees a complete header.
+    Atomics.store(hdr, MAGIC, RING_MAGIC)
+    return new SpscRing(sab, byteOffset)
+  }
+
+  /** The shared memory this ring lives in (transfer it to the other thread). */
+  readonly buffer: SharedArrayBuffer
+  readonly byteOffset: number
+  /** Data area size in bytes (a power of two). */
+  readonly capacity: number
+  /** Largest payload a single frame may carry. */
+  readonly maxPayload: number
+  /** The data area as bytes: payload offsets returned by reserve()/poll() index into it. */
+  readonly bytes: Uint8Array
+  /** The data area as int32 (payload offsets are 8-aligned: index with offset >> 2). */
+  readonly i32: Int32Array
+  /** The data area as a DataView, for mixed-width fields. */
+  readonly view: DataView
+  /** Length of the frame the last successful poll() returned. */
+  frameLength = 0
+
+  private readonly ctrl: Int32Array
+  private readonly mask: number
+  // Producer-side state (only the producing thread touches these).
+  private localTail: number
+  private cachedHead: number
+  // Consumer-side state.
+  private localHead: number
+  private cachedTail: number
+
+  /** Attach to a ring laid out by SpscRing.init/create, checking magic, version and size. */
+  constructor(sab: SharedArrayBuffer, byteOffset = 0) {
+    if (!(sab instanceof SharedArrayBuffer)) {
+      throw new KernelError('BAD_BUFFER', 'a ring lives in a SharedArrayBuffer')
+    }
+    if (byteOffset % 64 !== 0 || byteOffset + HEADER_BYTES > sab.byteLength) {
+      throw new KernelError('BAD_BUFFER', `no ring header fits at offset ${byteOffset}`)
+    }
+    const ctrl = new Int32Array(sab, byteOffset, HEADER_BYTES >> 2)
+    if (Atomics.load(ctrl, MAGIC) !== RING_MAGIC) {
+      throw new KernelError('BAD_BUFFER', `no ring at offset ${byteOffset} (bad magic)`)
+    }
+    if (ctrl[VERSION] !== RING_VERSION) {
+      throw new KernelError('BAD_BUFFER', `ring version ${ctrl[VERSION]}, expected ${RING_VERSION}`)
+    }
+    const capacity = ctrl[CAPACITY]
+    if (
+      capacity < MIN_CAPACITY ||
+      (capacity & (capacity - 1)) !== 0 ||
+      byteOffset + HEADER_BYTES + capacity > sab.byteLength
+    ) {
+      throw new KernelError('BAD_BUFFER', `ring capacity ${capacity} does not fit its buffer`)
+    }
+    this.buffer = sab
+    this.byteOffset = byteOffset
+    this.capacity = capacity
+    this.maxPayload = capacity - FRAME_HEADER_BYTES
+    this.mask = capacity - 1
+    this.ctrl = ctrl
+    this.bytes = new Uint8Array(sab, byteOffset + HEADER_BYTES, capacity)
+    this.i32 = new Int32Array(sab, byteOffset + HEADER_BYTES, capacity >> 2)
+    this.view = new DataView(sab, byteOffset + HEADER_BYTES, capacity)
+    this.localTail = this.cachedTail = Atomics.load(ctrl, TAIL)
+    this.localHead = this.cachedHead = Atomics.load(ctrl, HEAD)
+  }
+
+  // ---------------------------------------------------------------- producer
+
+  /**
+   * Reserve room for a frame of `length` payload bytes. Returns the payload's
+   * offset in `bytes` (fill it in place), or -1 when the ring has no room now.
+   * The frame becomes visible to the consumer at the next publish(); many frames
+   * may be reserved and published at once.
+   */
+  reserve(length: number): number {
+    // One unsigned compare rejects negatives, fractions, NaN and oversize together.
+    if (length >>> 0 !== length || length > this.maxPayload) this.refuseLength(length)
+    const need = (length + FRAME_HEADER_BYTES + 7) & ~7
+    let tail = this.localTail
+    let pos = tail & this.mask
+    if (need > this.capacity - pos) {
+      // The frame would straddle the end: commit a wrap marker over the rest of
+      // the data area first (it needs only those bytes free), then start at 0.
+      const toEnd = this.capacity - pos
+      if (!this.hasRoom(tail, toEnd)) return -1
+      this.i32[pos >> 2] = WRAP
+      tail = (tail + toEnd) | 0
+      this.localTail = tail
+      pos = 0
+    }
+    if (this.capacity - ((tail - this.cachedHead) | 0) < need && !this.hasRoom(tail, need)) {
+      return -1
+    }
+    // The reserved word is left as the producer finds it: no store the consumer needs.
+    this.i32[pos >> 2] = length
+    this.localTail = (tail + need) | 0
+    return pos + FRAME_HEADER_BYTES
+  }
+
+  private refuseLength(length: number): never {
+    if (Number.isInteger(length) && length > this.maxPayload) {
+      throw new KernelError(
+        'FRAME_TOO_LARGE',
+        `a ${length}-byte frame can never fit a ring of ${this.capacity} bytes (max payload ${this.maxPayload})`,
+      )
+    }
+    throw new RangeError(`frame length must be a non-negative integer, got ${length}`)
+  }
+
+  private hasRoom(tail: number, need: number): boolean {
+    if (this.capacity - ((tail - this.cachedHead) | 0) >= need) return true
+    this.cachedHead = Atomics.load(this.ctrl, HEAD)
+    return this.capacity - ((tail - this.cachedHead) | 0) >= need
+  }
+
+  /** Make every reserved frame visible to the consumer: one atomic store. */
+  publish(): void {
+    Atomics.store(this.ctrl, TAIL, this.localTail)
+  }
+
+  /** Copy `payload` in as one frame and publish it. False when the ring is full. */
+  tryPush(payload: Uint8Array): boolean {
+    const at = this.reserve(payload.length)
+    if (at < 0) return false
+    this.bytes.set(payload, at)
+    this.publish()
+    return true
+  }
+
+  /**
+   * True when reserve(length) can make progress now (re-reads the head): the frame
+   * fits, or the wrap marker in front of it does. In the second case reserve() may
+   * commit the marker and still return -1; publish, wait for the consumer to pass
+   * the marker, and the frame then fits at offset 0.
+   */
+  canReserve(length: number): boolean {
+    const need = frameBytes(length)
+    const toEnd = this.capacity - (this.localTail & this.mask)
+    return this.freeBytes() >= (need > toEnd ? toEnd : need)
+  }
+
+  /** Bytes free for the producer now (re-reads the head). */
+  freeBytes(): number {
+    this.cachedHead = Atomics.load(this.ctrl, HEAD)
+    return this.capacity - ((this.localTail - this.cachedHead) | 0)
+  }
+
+  // ---------------------------------------------------------------- consumer
+
+  /**
+   * The next published frame: returns its payload offset in `bytes` and sets
+   * `frameLength`, or returns -1 when the ring is empty. The bytes stay valid
+   * (zero-copy) until release() hands them back to the producer, so a consumer may
+   * poll a whole batch and release once.
+   */
+  poll(): number {
+    let head = this.localHead
+    for (;;) {
+      if (head === this.cachedTail) {
+        this.cachedTail = Atomics.load(this.ctrl, TAIL)
+        if (head === this.cachedTail) {
+          this.localHead = head
+          return -1
+        }
+      }
+      const pos = head & this.mask
+      const length = this.i32[pos >> 2]
+      if (length === WRAP) {
+        head = (head + this.capacity - pos) | 0
+        continue
+      }
+      this.frameLength = length
+      this.localHead = (head + ((length + FRAME_HEADER_BYTES + 7) & ~7)) | 0
+      return pos + FRAME_HEADER_BYTES
+    }
+  }
+
+  /** Hand every polled frame's bytes back to the producer: one atomic store. */
+  release(): void {
+    Atomics.store(this.ctrl, HEAD, this.localHead)
+  }
+
+  /** Copy the next frame out (allocates; for tests and cold paths). Null when empty. */
+  tryPop(): Uint8Array | null {
+    const at = this.poll()
+    if (at < 0) return null
+    const out = this.bytes.slice(at, at + this.frameLength)
+    this.release()
+    return out
+  }
+
+  /** True when the consumer has nothing published to read (re-reads the tail). */
+  isEmpty(): boolean {
+    this.cachedTail = Atomics.load(this.ctrl, TAIL)
+    return this.localHead === this.cachedTail
+  }
+
+  /** Bytes published and not yet released, as seen from either side now. */
+  usedBytes(): number {
+    return (Atomics.load(this.ctrl, TAIL) - Atomics.load(this.ctrl, HEAD)) | 0
+  }
+}
