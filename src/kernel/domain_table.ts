@@ -1,0 +1,147 @@
+/**
+ * The domain table (Barrelfish's domain_table in proc_mgmt): one entry per domain
+ * that a spawnd confirmed, with its capability, state, the cores it runs on and
+ * holds resources on, its exit status and the clients waiting on it.
+ *
+ * States: NIL -> RUNNING -> STOP_PEND -> STOPPED -> CLEANED. NIL is never stored:
+ * an entry is created only when the spawnd confirms the spawn.
+ *
+ * The original counts running dispatchers in an integer that two concurrent kills
+ * both decrement; here `running` and `resources` are sets of cores, so a second
+ * answer from the same core changes nothing. num_spawnds_running is
+ * `running.size`, num_spawnds_resources is `resources.size`.
+ */
+import type { ErrorText } from '../protocol/messages.js'
+import { DomainCap } from './cap.js'
+
+export type DomainState = 'RUNNING' | 'STOP_PEND' | 'STOPPED' | 'CLEANED'
+
+/** Why a domain stopped. */
+export type ExitReason = 'exited' | 'error' | 'killed' | 'core-failed'
+
+/** What wait() answers. */
+export type WaitResult =
+  | { status: 'running' }
+  | {
+      status: 'stopped' | 'cleaned'
+      exitCode: number
+      reason: ExitReason
+      error?: ErrorText
+    }
+
+/** A snapshot of one domain's entry (rt.status, rt.domains). */
+export interface DomainStatus {
+  id: number
+  program: string
+  argv: string[]
+  state: DomainState
+  /** Cores with a dispatcher of it running (or being spanned). */
+  cores: number[]
+  /** Cores still holding its resources (not yet cleaned up). */
+  resourceCores: number[]
+  numSpawndsRunning: number
+  numSpawndsResources: number
+  exitCode: number | null
+  reason: ExitReason | null
+  error: ErrorText | null
+}
+
+export class DomainEntry {
+  readonly id: number
+  readonly cap: DomainCap
+  readonly program: string
+  readonly argv: string[]
+  readonly env: Record<string, string>
+  state: DomainState = 'RUNNING'
+  /** Cores running a dispatcher, including ones whose span is not yet answered. */
+  readonly running = new Set<number>()
+  /** Cores whose span is sent but not answered (no kill goes there until it is). */
+  readonly spanning = new Set<number>()
+  /** Cores holding a dispatcher entry that needs a cleanup. */
+  readonly resources = new Set<number>()
+  exitCode: number | null = null
+  reason: ExitReason | null = null
+  error: ErrorText | null = null
+  /** Clients of kill() and wait() answered when the domain is STOPPED. */
+  readonly onStopped: (() => void)[] = []
+  /** Clients answered when the domain is CLEANED (shutdown waits on these). */
+  readonly onCleaned: (() => void)[] = []
+
+  constructor(
+    id: number,
+    token: string,
+    core: number,
+    program: string,
+    argv: string[],
+    env: Record<string, string>,
+  ) {
+    this.id = id
+    this.cap = new DomainCap(id, token)
+    this.program = program
+    this.argv = argv
+    this.env = env
+    this.running.add(core)
+    this.resources.add(core)
+  }
+
+  get alive(): boolean {
+    return this.state === 'RUNNING'
+  }
+
+  waitResult(): WaitResult {
+    if (this.state === 'RUNNING' || this.state === 'STOP_PEND') return { status: 'running' }
+    const r: WaitResult = {
+      status: this.state === 'CLEANED' ? 'cleaned' : 'stopped',
+      exitCode: this.exitCode ?? 0,
+      reason: this.reason ?? 'exited',
+    }
+    if (this.error !== null) r.error = this.error
+    return r
+  }
+
+  snapshot(): DomainStatus {
+    return {
+      id: this.id,
+      program: this.program,
+      argv: this.argv.slice(),
+      state: this.state,
+      cores: [...this.running].sort((a, b) => a - b),
+      resourceCores: [...this.resources].sort((a, b) => a - b),
+      numSpawndsRunning: this.running.size,
+      numSpawndsResources: this.resources.size,
+      exitCode: this.exitCode,
+      reason: this.reason,
+      error: this.error,
+    }
+  }
+}
+
+export class DomainTable {
+  private readonly entries = new Map<number, DomainEntry>()
+  private nextId = 1
+
+  /** Ids are handed out at request time; the entry appears on confirmation. */
+  allocateId(): number {
+    return this.nextId++
+  }
+
+  add(e: DomainEntry): void {
+    this.entries.set(e.id, e)
+  }
+
+  get(id: number): DomainEntry | undefined {
+    return this.entries.get(id)
+  }
+
+  delete(id: number): void {
+    this.entries.delete(id)
+  }
+
+  values(): IterableIterator<DomainEntry> {
+    return this.entries.values()
+  }
+
+  get size(): number {
+    return this.entries.size
+  }
+}

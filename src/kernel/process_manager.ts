@@ -1,0 +1,421 @@
+/**
+ * The process manager (Barrelfish's proc_mgmt): owns the domain table and, per
+ * spawnd, a send queue and a receive queue. It turns spawn / span / kill / wait
+ * into requests to the spawnds, and their replies and exit notifications into
+ * domain state transitions:
+ *
+ *   spawn:  request SPAWN; the entry is created (RUNNING) only when it succeeds.
+ *   span:   request SPAN; the core counts as running from the request on, so the
+ *           domain cannot reach STOPPED before the span is answered; on success
+ *           the core is recorded once (the original answered twice and forgot it).
+ *   kill / exit: exit status set, STOP_PEND, KILL to every running core; at the
+ *           last answer STOPPED, killers and waiters answered, CLEANUP to every core
+ *           holding resources; at the last cleanup answer CLEANED, entry kept.
+ *   wait:   at once when STOPPED or CLEANED (also after cleanup: the original hung),
+ *           at once with 'running' under nohang, else when STOPPED.
+ *
+ * Every request has exactly one answer, including when its core fails or the
+ * runtime shuts down, so no client is left waiting.
+ */
+import { KernelError, type KernelErrorCode } from '../errors.js'
+import { ERR_OK, errFromWire } from '../protocol/errcodes.js'
+import {
+  W_AUX,
+  W_DOMAIN,
+  W_OP,
+  W_TAG,
+  W_TEXTLEN,
+  W_VALUE,
+  readText,
+  wellFormed,
+  word,
+} from '../protocol/frame.js'
+import { errorFromText, type ErrorText, type PsEntry } from '../protocol/messages.js'
+import { ExitHow, Op } from '../protocol/opcodes.js'
+import { looksLikeCap, mintToken, type DomainCap } from './cap.js'
+import { DomainEntry, DomainTable, type WaitResult } from './domain_table.js'
+import type { ReplyHandler } from './receive_queue.js'
+import type { SpawndState } from './spawnd_state.js'
+
+/** Exit status of a killed domain, as in Barrelfish. */
+export const KILLED_EXIT_CODE = 9
+/** Exit status of a domain whose core failed under it. */
+export const CORE_FAILED_EXIT_CODE = 134
+
+const ERR_CORE_FAILED = -1
+const ERR_SHUTDOWN = -2
+
+/** Held only by the runtime's boot path: add_spawnd refuses anyone else. */
+export const BOOT_KEY: unique symbol = Symbol('multikernel.boot')
+
+function parseErrorText(text: string | null): ErrorText | null {
+  if (text === null || text[0] !== '{') return null
+  try {
+    return JSON.parse(text) as ErrorText
+  } catch {
+    return null
+  }
+}
+
+export class ProcessManager {
+  readonly spawnds: SpawndState[] = []
+  readonly table = new DomainTable()
+  /** Spawn and span requests not yet answered (shutdown waits for them). */
+  pendingSpawns = 0
+  private readonly onRequest: () => void
+
+  /** `onRequest` is called after every request is queued: the runtime schedules a flush. */
+  constructor(onRequest: () => void) {
+    this.onRequest = onRequest
+  }
+
+  /** add_spawnd: only the runtime's boot path (which holds BOOT_KEY) registers a core. */
+  addSpawnd(s: SpawndState, key: symbol): void {
+    if (key !== BOOT_KEY) {
+      throw new KernelError('NOT_PROC_MNGR', 'only the runtime boot path may register a spawnd')
+    }
+    if (this.spawnds[s.core] !== undefined) {
+      throw new KernelError('SPAWND_EXISTS', `core ${s.core} already has a spawnd`)
+    }
+    this.spawnds[s.core] = s
+  }
+
+  // ------------------------------------------------------------ lookups
+
+  spawnd(core: unknown): SpawndState {
+    if (typeof core !== 'number' || !Number.isInteger(core)) {
+      throw new KernelError('INVALID_SPAWND', `core must be an integer, got ${String(core)}`)
+    }
+    const s = this.spawnds[core]
+    if (s === undefined) {
+      throw new KernelError(
+        'INVALID_SPAWND',
+        `no spawnd on core ${core} (cores 0..${this.spawnds.length - 1})`,
+      )
+    }
+    return s
+  }
+
+  /** The entry a capability names; refuses made-up caps and unknown domains. */
+  lookup(cap: unknown): DomainEntry {
+    if (!looksLikeCap(cap)) {
+      throw new KernelError('DOMAIN_CAP_INVALID', 'not a domain capability')
+    }
+    const e = this.table.get(cap.id)
+    if (e === undefined) throw new KernelError('DOMAIN_NOTFOUND', `no domain ${cap.id}`)
+    if (e.cap.token !== cap.token) {
+      throw new KernelError(
+        'DOMAIN_CAP_INVALID',
+        `capability for domain ${cap.id} is forged or stale`,
+      )
+    }
+    return e
+  }
+
+  // ------------------------------------------------------------ requests
+
+  private send(
+    s: SpawndState,
+    op: number,
+    domainId: number,
+    arg: number,
+    text: string | null,
+    h: ReplyHandler,
+  ): void {
+    if (s.health !== 'up') {
+      // Answer asynchronously, like any reply, so callers never re-enter.
+      const code = s.health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED
+      queueMicrotask(() => h(code, 0, null))
+      return
+    }
+    s.request(op, domainId, arg, text, h)
+    this.onRequest()
+  }
+
+  private replyError(err: number, text: string | null, what: string, core: number): KernelError {
+    if (err === ERR_CORE_FAILED)
+      return new KernelError('CORE_FAILED', `${what}: core ${core} failed`)
+    if (err === ERR_SHUTDOWN)
+      return new KernelError('SHUTDOWN', `${what}: the runtime is shut down`)
+    const code: KernelErrorCode = errFromWire(err)
+    const t = parseErrorText(text)
+    if (t !== null) {
+      const cause = errorFromText(t)
+      return new KernelError(code, `${what}: ${t.message}`, { cause })
+    }
+    return new KernelError(code, `${what}: ${text ?? 'refused'}`)
+  }
+
+  ping(core: number, value = 0): Promise<number> {
+    const s = this.spawnd(core)
+    return new Promise((resolve, reject) => {
+      this.send(s, Op.PING, 0, value, null, (err, v, text) => {
+        if (err === ERR_OK) resolve(v)
+        else reject(this.replyError(err, text, 'ping', core))
+      })
+    })
+  }
+
+  /**
+   * `count` pings pipelined on one core with at most `window` in flight, answered
+   * together (the throughput path). Each reply sends the next request from inside
+   * the drain, so a whole batch of replies refills the ring with one publish.
+   */
+  pingMany(core: number, count: number, window: number): Promise<void> {
+    const s = this.spawnd(core)
+    return new Promise((resolve, reject) => {
+      let unsent = count
+      let unanswered = count
+      let failed = false
+      if (count === 0) return resolve()
+      const h: ReplyHandler = (err, _v, text) => {
+        if (err !== ERR_OK) {
+          if (!failed) reject(this.replyError(err, text, 'ping', core))
+          failed = true
+        }
+        if (unsent > 0 && !failed) {
+          unsent--
+          this.send(s, Op.PING, 0, unsent, null, h)
+        }
+        if (--unanswered === 0 && !failed) resolve()
+        if (failed && unsent > 0) {
+          unanswered -= unsent
+          unsent = 0
+        }
+      }
+      const first = Math.min(window, count)
+      unsent = count - first
+      for (let i = 0; i < first; i++) this.send(s, Op.PING, 0, i, null, h)
+    })
+  }
+
+  /** Ask a spawnd to end its loop; resolves when it answered (or cannot). */
+  stopSpawnd(core: number): Promise<void> {
+    const s = this.spawnd(core)
+    return new Promise((resolve) => this.send(s, Op.SHUTDOWN, 0, 0, null, () => resolve()))
+  }
+
+  /** The spawnd's dispatcher table (its ps). */
+  coreStatus(core: number): Promise<PsEntry[]> {
+    const s = this.spawnd(core)
+    return new Promise((resolve, reject) => {
+      this.send(s, Op.STATUS, 0, 0, null, (err, _v, text) => {
+        if (err === ERR_OK) resolve(JSON.parse(text ?? '[]') as PsEntry[])
+        else reject(this.replyError(err, text, 'status', core))
+      })
+    })
+  }
+
+  spawn(
+    core: number,
+    url: string,
+    argv: string[],
+    env: Record<string, string>,
+  ): Promise<DomainCap> {
+    const s = this.spawnd(core)
+    const id = this.table.allocateId()
+    const text = JSON.stringify({ url, argv, env })
+    this.pendingSpawns++
+    return new Promise((resolve, reject) => {
+      this.send(s, Op.SPAWN, id, 0, text, (err, _v, t) => {
+        this.pendingSpawns--
+        if (err !== ERR_OK)
+          return reject(this.replyError(err, t, `spawn ${url} on core ${core}`, core))
+        const e = new DomainEntry(id, mintToken(), core, url, argv, env)
+        this.table.add(e)
+        resolve(e.cap)
+      })
+    })
+  }
+
+  span(e: DomainEntry, core: number): Promise<void> {
+    const s = this.spawnd(core)
+    if (e.state !== 'RUNNING') {
+      return Promise.reject(new KernelError('DOMAIN_NOT_RUNNING', `domain ${e.id} is ${e.state}`))
+    }
+    if (e.running.has(core) || e.resources.has(core)) {
+      return Promise.reject(
+        new KernelError('ALREADY_SPANNED', `domain ${e.id} already runs on core ${core}`),
+      )
+    }
+    e.running.add(core)
+    e.spanning.add(core)
+    this.pendingSpawns++
+    const text = JSON.stringify({ url: e.program, argv: e.argv, env: e.env })
+    return new Promise((resolve, reject) => {
+      this.send(s, Op.SPAN, e.id, core, text, (err, _v, t) => {
+        this.pendingSpawns--
+        e.spanning.delete(core)
+        if (err !== ERR_OK) {
+          e.running.delete(core)
+          reject(this.replyError(err, t, `span domain ${e.id} to core ${core}`, core))
+          this.checkStopped(e)
+          return
+        }
+        e.resources.add(core)
+        if (e.state === 'RUNNING') return resolve()
+        // The domain began stopping while this span was in flight: stop it here too.
+        this.stopOn(e, core)
+        reject(
+          new KernelError(
+            'DOMAIN_NOT_RUNNING',
+            `domain ${e.id} stopped while spanning to core ${core}`,
+          ),
+        )
+      })
+    })
+  }
+
+  kill(e: DomainEntry): Promise<void> {
+    if (e.state === 'STOPPED' || e.state === 'CLEANED') {
+      return Promise.reject(
+        new KernelError('DOMAIN_NOT_RUNNING', `domain ${e.id} is already ${e.state}`),
+      )
+    }
+    return new Promise((resolve) => {
+      // A second concurrent kill joins the first and is answered with it.
+      e.onStopped.push(resolve)
+      if (e.state === 'RUNNING') {
+        e.exitCode = KILLED_EXIT_CODE
+        e.reason = 'killed'
+        this.beginStop(e)
+      }
+    })
+  }
+
+  wait(e: DomainEntry, nohang: boolean): Promise<WaitResult> {
+    if (e.state === 'STOPPED' || e.state === 'CLEANED' || nohang) {
+      return Promise.resolve(e.waitResult())
+    }
+    return new Promise((resolve) => e.onStopped.push(() => resolve(e.waitResult())))
+  }
+
+  /** Resolves once the domain is CLEANED. */
+  cleaned(e: DomainEntry): Promise<void> {
+    if (e.state === 'CLEANED') return Promise.resolve()
+    return new Promise((resolve) => e.onCleaned.push(resolve))
+  }
+
+  // ------------------------------------------------------------ transitions
+
+  /** STOP_PEND, and a KILL to every core it runs on (a pending span is killed when answered). */
+  private beginStop(e: DomainEntry): void {
+    e.state = 'STOP_PEND'
+    for (const core of e.running) if (!e.spanning.has(core)) this.stopOn(e, core)
+    this.checkStopped(e)
+  }
+
+  private stopOn(e: DomainEntry, core: number): void {
+    this.send(this.spawnds[core], Op.KILL, e.id, 0, null, () => {
+      // OK, already stopped, or the core failed: the dispatcher runs no more.
+      e.running.delete(core)
+      this.checkStopped(e)
+    })
+  }
+
+  private checkStopped(e: DomainEntry): void {
+    if (e.state !== 'STOP_PEND' || e.running.size > 0) return
+    e.state = 'STOPPED'
+    for (const done of e.onStopped.splice(0)) done()
+    if (e.resources.size === 0) return this.markCleaned(e)
+    for (const core of [...e.resources]) {
+      this.send(this.spawnds[core], Op.CLEANUP, e.id, 0, null, () => {
+        e.resources.delete(core)
+        if (e.resources.size === 0 && e.state === 'STOPPED') this.markCleaned(e)
+      })
+    }
+  }
+
+  private markCleaned(e: DomainEntry): void {
+    e.state = 'CLEANED'
+    for (const done of e.onCleaned.splice(0)) done()
+  }
+
+  /** A dispatcher's main ended on `core`: the whole domain exits (Barrelfish exit). */
+  private onExit(
+    core: number,
+    domainId: number,
+    how: number,
+    code: number,
+    text: string | null,
+  ): void {
+    const e = this.table.get(domainId)
+    if (e === undefined) return
+    e.running.delete(core)
+    if (e.state === 'RUNNING') {
+      e.exitCode = code
+      e.reason = how === ExitHow.THREW ? 'error' : 'exited'
+      e.error = parseErrorText(text)
+      this.beginStop(e)
+    } else {
+      this.checkStopped(e)
+    }
+  }
+
+  // ------------------------------------------------------------ replies
+
+  /** Handle every frame in `s`'s reply ring; release once. Returns frames handled. */
+  drain(s: SpawndState): number {
+    const rx = s.chan.rx
+    let n = 0
+    for (;;) {
+      const at = rx.poll()
+      if (at < 0) break
+      n++
+      if (!wellFormed(rx, at)) continue
+      const op = word(rx, at, W_OP)
+      const text = word(rx, at, W_TEXTLEN) > 0 ? readText(rx, at) : null
+      if (op === Op.REPLY) {
+        s.replies++
+        const h = s.receiveQueue.take(word(rx, at, W_TAG))
+        if (h !== null) h(word(rx, at, W_AUX), word(rx, at, W_VALUE), text)
+      } else if (op === Op.EXIT) {
+        s.notifications++
+        this.onExit(
+          s.core,
+          word(rx, at, W_DOMAIN),
+          word(rx, at, W_AUX),
+          word(rx, at, W_VALUE),
+          text,
+        )
+      }
+    }
+    if (n > 0) s.chan.release()
+    return n
+  }
+
+  /**
+   * A core's worker died or hung: answer everything queued for it with
+   * CORE_FAILED, and stop every domain that had a dispatcher there.
+   */
+  coreFailed(core: number, health: 'failed' | 'down'): void {
+    const s = this.spawnds[core]
+    if (s === undefined || s.health !== 'up') return
+    s.health = health
+    s.sendQueue.drainAll()
+    const code = health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED
+    for (const h of s.receiveQueue.takeAll()) h(code, 0, null)
+    for (const e of this.table.values()) {
+      if (!e.running.has(core) && !e.resources.has(core)) continue
+      e.running.delete(core)
+      e.spanning.delete(core)
+      e.resources.delete(core)
+      if (e.state === 'RUNNING') {
+        e.exitCode = CORE_FAILED_EXIT_CODE
+        e.reason = 'core-failed'
+        this.beginStop(e)
+      } else if (e.state === 'STOP_PEND') {
+        this.checkStopped(e)
+      } else if (e.state === 'STOPPED' && e.resources.size === 0) {
+        this.markCleaned(e)
+      }
+    }
+  }
+
+  /** Requests not yet answered on every core. */
+  outstanding(): number {
+    let n = 0
+    for (const s of this.spawnds) n += s.receiveQueue.size
+    return n
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * ReceiveQueue: the process manager's pending clients of one spawnd, matched to
+ * that spawnd's replies by tag (the spawnd may answer out of order: module loading
+ * is async). Barrelfish keeps a FIFO and matches in order; tags are the fix for a
+ * server that completes out of order.
+ *
+ * A tag is a slot index into parallel arrays, recycled through a free list, so a
+ * request costs no allocation here beyond what the caller's promise already is. A
+ * reply whose tag names a free slot is counted and dropped (the original's send
+ * handler read a freed queue element; this one checks first).
+ */
+export type ReplyHandler = (err: number, value: number, text: string | null) => void
+
+export class ReceiveQueue {
+  private handlers: (ReplyHandler | null)[] = [null]
+  private readonly free: number[] = []
+  private inUse = 0
+  /** Replies that named no pending client. */
+  strayReplies = 0
+
+  /** Pending clients now. */
+  get size(): number {
+    return this.inUse
+  }
+
+  /** Park `handler` and return its tag (never 0: tag 0 marks notifications). */
+  add(handler: ReplyHandler): number {
+    let tag = this.free.pop()
+    if (tag === undefined) {
+      tag = this.handlers.length
+      this.handlers.push(handler)
+    } else {
+      this.handlers[tag] = handler
+    }
+    this.inUse++
+    return tag
+  }
+
+  /** Take the client parked under `tag`, or null when none is. */
+  take(tag: number): ReplyHandler | null {
+    const h = tag > 0 && tag < this.handlers.length ? this.handlers[tag] : null
+    if (h === null) {
+      this.strayReplies++
+      return null
+    }
+    this.handlers[tag] = null
+    this.free.push(tag)
+    this.inUse--
+    return h
+  }
+
+  /** Remove and return every pending client (core failure, shutdown). */
+  takeAll(): ReplyHandler[] {
+    const out: ReplyHandler[] = []
+    for (let t = 1; t < this.handlers.length; t++) {
+      const h = this.handlers[t]
+      if (h !== null) {
+        out.push(h)
+        this.handlers[t] = null
+        this.free.push(t)
+      }
+    }
+    this.inUse = 0
+    return out
+  }
+}

@@ -1,0 +1,444 @@
+/**
+ * The runtime: boot() starts one spawnd worker per core, registers each with the
+ * process manager (the only add_spawnd path), and runs the main thread's side of
+ * the hot path:
+ *
+ *  - requests are written into rings as they are made and published once per
+ *    synchronous batch (a microtask), then the main thread spins a bounded while
+ *    (hotSpinMicros) polling every reply ring, so a hot core answers in
+ *    microseconds without a wake-up;
+ *  - otherwise one async loop sleeps on one doorbell shared by every spawnd
+ *    (Atomics.waitAsync, bounded, re-checking), and drains every reply ring on
+ *    each wake-up, yielding to the event loop between busy batches so timers and
+ *    I/O of the embedding server keep running.
+ *
+ * The main thread never blocks in Atomics.wait.
+ */
+import { availableParallelism } from 'node:os'
+import { resolve as resolvePath } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { randomInt } from 'node:crypto'
+import { KernelError } from '../errors.js'
+import { Channel } from '../ring/channel.js'
+import { DEFAULT_SPIN, DOORBELL_BYTES, Doorbell } from '../ring/doorbell.js'
+import type { PsEntry } from '../protocol/messages.js'
+import type { DomainCap } from './cap.js'
+import type { DomainStatus, WaitResult } from './domain_table.js'
+import { BOOT_KEY, ProcessManager } from './process_manager.js'
+import { SpawndState, type SpawndHealth } from './spawnd_state.js'
+
+export interface BootOptions {
+  /** Number of cores (spawnd workers). Default: os.availableParallelism(). */
+  cores?: number
+  /** Bytes of each request ring (process manager -> spawnd), a power of two. Default 65536. */
+  ringCapacity?: number
+  /** Bytes of each reply ring (spawnd -> process manager), a power of two. Default 1 MiB. */
+  replyRingCapacity?: number
+  /** Dispatcher table size of each spawnd (its ps table). Default 1024. */
+  maxDispatchers?: number
+  /** Doorbell spin iterations before sleeping, on both sides. Default DEFAULT_SPIN. */
+  spin?: number
+  /** How long the main thread polls for replies after publishing requests. Default 20 us. */
+  hotSpinMicros?: number
+  /** Bytes allowed for argv, and separately for env, at spawn (Barrelfish: 2048). */
+  maxArgBytes?: number
+  /** How long boot waits for every spawnd to answer its first ping. Default 10 s. */
+  bootTimeoutMs?: number
+  /** How long shutdown waits for domains and spawnds before terminating workers. Default 5 s. */
+  shutdownTimeoutMs?: number
+}
+
+export interface SpawnOptions {
+  /** Core to run on. Default: round-robin over the cores. */
+  core?: number
+  argv?: string[]
+  env?: Record<string, string>
+}
+
+export interface WaitOptions {
+  /** Answer at once with { status: 'running' } if the domain has not stopped. */
+  nohang?: boolean
+}
+
+/** Per-core counters, for dashboards and benchmarks. */
+export interface CoreStats {
+  core: number
+  health: SpawndHealth
+  /** Requests waiting for ring room (the send queue). */
+  sendQueue: number
+  /** Clients waiting for replies (the receive queue). */
+  receiveQueue: number
+  requests: number
+  replies: number
+  notifications: number
+}
+
+const SPAWND_URL = new URL('../../workers/spawnd.js', import.meta.url)
+
+function noop(): void {}
+
+function immediate(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let t: NodeJS.Timeout | undefined
+  const timer = new Promise<'timeout'>((resolve) => {
+    t = setTimeout(() => resolve('timeout'), ms)
+  })
+  return Promise.race([p, timer]).finally(() => clearTimeout(t))
+}
+
+function utf8Bytes(s: string): number {
+  return Buffer.byteLength(s, 'utf8')
+}
+
+function positiveInt(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+    throw new RangeError(`${name} must be a positive integer, got ${String(v)}`)
+  }
+  return v
+}
+
+export class Runtime {
+  /** Number of cores (spawnds). */
+  readonly cores: number
+  private readonly pm: ProcessManager
+  private readonly mainBell: Doorbell
+  private readonly spin: number
+  private readonly hotSpinMs: number
+  private readonly maxArgBytes: number
+  private readonly shutdownTimeoutMs: number
+  private flushScheduled = false
+  private closing = false
+  private closed = false
+  private nextCore = 0
+  private shutdownPromise: Promise<void> | null = null
+  private keepAlive: NodeJS.Timeout | null = null
+  private loopDone: Promise<void> = Promise.resolve()
+  private readonly anyReply: () => boolean
+
+  /** @internal use boot() */
+  constructor(opts: Required<Omit<BootOptions, 'bootTimeoutMs'>>, mainBell: Doorbell) {
+    this.cores = opts.cores
+    this.spin = opts.spin
+    this.hotSpinMs = opts.hotSpinMicros / 1000
+    this.maxArgBytes = opts.maxArgBytes
+    this.shutdownTimeoutMs = opts.shutdownTimeoutMs
+    this.mainBell = mainBell
+    this.pm = new ProcessManager(() => this.scheduleFlush())
+    this.anyReply = () => {
+      for (const s of this.pm.spawnds) if (s.health === 'up' && !s.chan.rx.isEmpty()) return true
+      return this.closed
+    }
+  }
+
+  /** @internal boot path: start the pump once every spawnd is registered. */
+  start(): void {
+    // A ref'd handle while the runtime is open: a pending waitAsync does not keep
+    // Node alive, and an open runtime is a server's reason to live.
+    this.keepAlive = setInterval(noop, 1 << 30)
+    this.loopDone = this.loop()
+  }
+
+  /** @internal boot path */
+  register(s: SpawndState): void {
+    this.pm.addSpawnd(s, BOOT_KEY)
+    s.worker.on('error', () => this.pm.coreFailed(s.core, 'failed'))
+    s.worker.on('exit', () => {
+      if (!this.closed) this.pm.coreFailed(s.core, this.closing ? 'down' : 'failed')
+    })
+  }
+
+  // ------------------------------------------------------------------ pump
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    queueMicrotask(this.flushNow)
+  }
+
+  /** Publish every batch written this turn; then poll replies for a bounded while. */
+  private readonly flushNow = (): void => {
+    this.flushScheduled = false
+    for (const s of this.pm.spawnds) s.flush()
+    if (this.hotSpinMs <= 0) return
+    const end = performance.now() + this.hotSpinMs
+    let idle = 0
+    while (this.pm.outstanding() > 0) {
+      if (this.drainAll() > 0) continue
+      if ((++idle & 31) === 0 && performance.now() > end) break
+    }
+  }
+
+  private drainAll(): number {
+    let n = 0
+    const spawnds = this.pm.spawnds
+    for (let i = 0; i < spawnds.length; i++)
+      if (spawnds[i].health === 'up') n += this.pm.drain(spawnds[i])
+    // Replies free ring room and their handlers may have sent follow-ups.
+    for (let i = 0; i < spawnds.length; i++) spawnds[i].flush()
+    return n
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closed) {
+      if (this.drainAll() > 0) {
+        await immediate()
+        continue
+      }
+      await this.mainBell.waitAsync(this.anyReply, 0, this.pm.outstanding() > 0 ? 5 : 50)
+    }
+  }
+
+  // ------------------------------------------------------------------ API
+
+  private checkOpen(what: string): void {
+    if (this.closing) throw new KernelError('SHUTDOWN', `${what}: the runtime is shut down`)
+  }
+
+  /** Run an async API body, turning synchronous refusals into rejections. */
+  private guard<T>(what: string, body: () => Promise<T>): Promise<T> {
+    try {
+      this.checkOpen(what)
+      return body()
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /**
+   * Start a domain: `program` is a path or file URL of an ES module whose default
+   * export is `main(ctx)`. Resolves with the domain's capability once the spawnd
+   * confirmed the spawn (the module loaded and main was started).
+   */
+  spawn(program: string | URL, opts: SpawnOptions = {}): Promise<DomainCap> {
+    return this.guard('spawn', () => {
+      const url = programUrl(program)
+      const argv = opts.argv ?? []
+      const env = opts.env ?? {}
+      if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string')) {
+        throw new TypeError('argv must be an array of strings')
+      }
+      if (typeof env !== 'object' || env === null || Array.isArray(env)) {
+        throw new TypeError('env must be an object of strings')
+      }
+      for (const [k, v] of Object.entries(env)) {
+        if (typeof v !== 'string') throw new TypeError(`env.${k} must be a string`)
+      }
+      const argvBytes = argv.reduce((n, a) => n + utf8Bytes(a) + 1, 0)
+      const envBytes = Object.entries(env).reduce(
+        (n, [k, v]) => n + utf8Bytes(k) + utf8Bytes(v) + 2,
+        0,
+      )
+      if (argvBytes > this.maxArgBytes || envBytes > this.maxArgBytes) {
+        throw new KernelError(
+          'ARGS_TOO_LARGE',
+          `argv is ${argvBytes} bytes and env ${envBytes}; each may be at most ${this.maxArgBytes}`,
+        )
+      }
+      const core = opts.core ?? this.pickCore()
+      return this.pm.spawn(core, url, argv.slice(), { ...env })
+    })
+  }
+
+  private pickCore(): number {
+    for (let i = 0; i < this.cores; i++) {
+      const core = this.nextCore
+      this.nextCore = (this.nextCore + 1) % this.cores
+      if (this.pm.spawnds[core].health === 'up') return core
+    }
+    throw new KernelError('INVALID_SPAWND', 'no core is up')
+  }
+
+  /** Run the domain on `core` too (another dispatcher, its main started there). */
+  span(d: DomainCap, core: number): Promise<void> {
+    return this.guard('span', () => this.pm.span(this.pm.lookup(d), core))
+  }
+
+  /** Stop the domain on every core; resolves once every dispatcher stopped. */
+  kill(d: DomainCap): Promise<void> {
+    return this.guard('kill', () => this.pm.kill(this.pm.lookup(d)))
+  }
+
+  /** Wait for the domain to stop (or, with nohang, report whether it has). */
+  wait(d: DomainCap, opts: WaitOptions = {}): Promise<WaitResult> {
+    // Waits stay possible after shutdown: every domain is stopped by then.
+    try {
+      return this.pm.wait(this.pm.lookup(d), opts.nohang === true)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** A snapshot of the domain's entry. Throws DOMAIN_NOTFOUND / DOMAIN_CAP_INVALID. */
+  status(d: DomainCap): DomainStatus {
+    return this.pm.lookup(d).snapshot()
+  }
+
+  /** Snapshots of every domain in the table. */
+  domains(): DomainStatus[] {
+    const out: DomainStatus[] = []
+    for (const e of this.pm.table.values()) out.push(e.snapshot())
+    return out
+  }
+
+  /** A null request through process manager -> spawnd -> process manager. */
+  ping(core: number): Promise<void> {
+    return this.guard('ping', () => this.pm.ping(core).then(noop))
+  }
+
+  /**
+   * `count` pings pipelined on `core`, at most `window` in flight, resolved
+   * together: the throughput path (one promise for the batch, not one per request).
+   */
+  pingMany(core: number, count: number, window = 1024): Promise<void> {
+    return this.guard('ping', () => {
+      if (!Number.isInteger(count) || count < 0) {
+        throw new RangeError('count must be a non-negative integer')
+      }
+      if (!Number.isInteger(window) || window <= 0) {
+        throw new RangeError('window must be a positive integer')
+      }
+      return this.pm.pingMany(core, count, window)
+    })
+  }
+
+  /** The dispatcher table of one spawnd (its `ps`). */
+  ps(core: number): Promise<PsEntry[]> {
+    return this.guard('ps', () => this.pm.coreStatus(core))
+  }
+
+  /** Counters per core. */
+  stats(): CoreStats[] {
+    return this.pm.spawnds.map((s) => ({
+      core: s.core,
+      health: s.health,
+      sendQueue: s.sendQueue.length,
+      receiveQueue: s.receiveQueue.size,
+      requests: s.requests,
+      replies: s.replies,
+      notifications: s.notifications,
+    }))
+  }
+
+  /** True once shutdown() was called. */
+  get isShutdown(): boolean {
+    return this.closing
+  }
+
+  /**
+   * Kill what runs, clean it up, stop the spawnds and end their workers. Every
+   * pending promise is settled. Idempotent.
+   */
+  shutdown(): Promise<void> {
+    if (this.shutdownPromise === null) this.shutdownPromise = this.doShutdown()
+    return this.shutdownPromise
+  }
+
+  private async doShutdown(): Promise<void> {
+    this.closing = true
+    const deadline = Date.now() + this.shutdownTimeoutMs
+    const left = (): number => Math.max(0, deadline - Date.now())
+    // Spawns already sent will be answered; a domain they create must be stopped too.
+    while (this.pm.pendingSpawns > 0 && left() > 0) await sleep(1)
+    const stopping: Promise<void>[] = []
+    for (const e of this.pm.table.values()) {
+      if (e.state === 'RUNNING') this.pm.kill(e).catch(noop)
+      if (e.state !== 'CLEANED') stopping.push(this.pm.cleaned(e))
+    }
+    await withTimeout(Promise.all(stopping), left())
+    const byes = this.pm.spawnds.map((s) => this.pm.stopSpawnd(s.core))
+    await withTimeout(Promise.all(byes), Math.max(left(), 100))
+    for (const s of this.pm.spawnds) this.pm.coreFailed(s.core, 'down')
+    this.closed = true
+    this.mainBell.wake()
+    await Promise.all(
+      this.pm.spawnds.map(async (s) => {
+        s.chan.close()
+        await s.worker.terminate()
+      }),
+    )
+    await this.loopDone
+    if (this.keepAlive !== null) clearInterval(this.keepAlive)
+    this.keepAlive = null
+  }
+}
+
+function programUrl(program: string | URL): string {
+  if (program instanceof URL) {
+    if (program.protocol !== 'file:')
+      throw new TypeError(`program URL must be file:, got ${program.protocol}`)
+    return program.href
+  }
+  if (typeof program !== 'string' || program.length === 0) {
+    throw new TypeError('program must be a path or a file URL of an ES module')
+  }
+  if (program.startsWith('file:')) return new URL(program).href
+  return pathToFileURL(resolvePath(program)).href
+}
+
+/** Start a runtime: one spawnd worker per core, each answering a first ping. */
+export async function boot(opts: BootOptions = {}): Promise<Runtime> {
+  const cores = positiveInt('cores', opts.cores, availableParallelism())
+  const full = {
+    cores,
+    ringCapacity: positiveInt('ringCapacity', opts.ringCapacity, 65536),
+    replyRingCapacity: positiveInt('replyRingCapacity', opts.replyRingCapacity, 1 << 20),
+    maxDispatchers: positiveInt('maxDispatchers', opts.maxDispatchers, 1024),
+    spin: opts.spin ?? DEFAULT_SPIN,
+    hotSpinMicros: opts.hotSpinMicros ?? 20,
+    maxArgBytes: positiveInt('maxArgBytes', opts.maxArgBytes, 2048),
+    shutdownTimeoutMs: positiveInt('shutdownTimeoutMs', opts.shutdownTimeoutMs, 5000),
+  }
+  const bootTimeoutMs = positiveInt('bootTimeoutMs', opts.bootTimeoutMs, 10_000)
+  if (full.spin < 0 || !Number.isInteger(full.spin))
+    throw new RangeError('spin must be a non-negative integer')
+  if (full.hotSpinMicros < 0) throw new RangeError('hotSpinMicros must be non-negative')
+  const bellBuffer = new SharedArrayBuffer(DOORBELL_BYTES)
+  const mainBell = Doorbell.init(bellBuffer, 0)
+  const rt = new Runtime(full, mainBell)
+  // The process manager's secret, stamped on every request.
+  const token = randomInt(1, 0x7fffffff)
+  for (let core = 0; core < cores; core++) {
+    const chan = Channel.create({
+      capacity: full.ringCapacity,
+      replyCapacity: full.replyRingCapacity,
+      spin: full.spin,
+    })
+    const worker = new Worker(SPAWND_URL, {
+      workerData: {
+        core,
+        channel: chan.buffer,
+        mainBell: bellBuffer,
+        mainBellOffset: 0,
+        token,
+        maxDispatchers: full.maxDispatchers,
+        spin: full.spin,
+      },
+      name: `spawnd-${core}`,
+    })
+    rt.register(new SpawndState(core, chan, worker, token))
+  }
+  rt.start()
+  const up = await withTimeout(
+    Promise.all(Array.from({ length: cores }, (_, core) => rt.ping(core))).then(
+      () => 'up' as const,
+      (err: unknown) => err,
+    ),
+    bootTimeoutMs,
+  )
+  if (up !== 'up') {
+    await rt.shutdown()
+    if (up === 'timeout')
+      throw new KernelError('TIMEOUT', `spawnds did not answer within ${bootTimeoutMs} ms`)
+    throw KernelError.push(up, 'INVALID_SPAWND', 'a spawnd failed to boot')
+  }
+  return rt
+}

@@ -1,0 +1,90 @@
+/**
+ * SpawndState: the process manager's view of one spawnd (Barrelfish's
+ * `struct spawnd_state`): its channel, its send queue of requests waiting for
+ * ring room, and its receive queue of clients waiting for replies.
+ */
+import type { Worker } from 'node:worker_threads'
+import type { Channel } from '../ring/channel.js'
+import { encodeText, writeFrame } from '../protocol/frame.js'
+import { ReceiveQueue, type ReplyHandler } from './receive_queue.js'
+import { SendQueue } from './send_queue.js'
+
+export type SpawndHealth = 'up' | 'failed' | 'down'
+
+export class SpawndState {
+  readonly core: number
+  readonly chan: Channel
+  readonly worker: Worker
+  readonly sendQueue = new SendQueue()
+  readonly receiveQueue = new ReceiveQueue()
+  health: SpawndHealth = 'up'
+  /** Frames written into the request ring and not yet published. */
+  private unpublished = false
+  /** Requests sent, replies and notifications received: for the demo and benchmarks. */
+  requests = 0
+  replies = 0
+  notifications = 0
+  private readonly token: number
+
+  constructor(core: number, chan: Channel, worker: Worker, token: number) {
+    this.core = core
+    this.chan = chan
+    this.worker = worker
+    this.token = token
+  }
+
+  /**
+   * Send a request: straight into the ring when the send queue is empty and the
+   * ring has room, else behind the queue (TX_BUSY). Not published until flush().
+   * Returns the tag under which `handler` waits for the reply.
+   */
+  request(
+    op: number,
+    domainId: number,
+    arg: number,
+    text: string | null,
+    handler: ReplyHandler,
+  ): number {
+    const tag = this.receiveQueue.add(handler)
+    this.requests++
+    if (this.sendQueue.length > 0 || !this.write(op, tag, domainId, arg, text)) {
+      this.sendQueue.push({ op, tag, domainId, arg, text })
+    }
+    return tag
+  }
+
+  private write(
+    op: number,
+    tag: number,
+    domainId: number,
+    arg: number,
+    text: string | null,
+  ): boolean {
+    const bytes = text === null ? 0 : encodeText(text)
+    if (!writeFrame(this.chan.tx, op, tag, this.token, domainId, arg, bytes)) return false
+    this.unpublished = true
+    return true
+  }
+
+  /** Move queued requests into the ring while it has room, in order. */
+  pumpSendQueue(): void {
+    const q = this.sendQueue
+    for (let r = q.peek(); r !== undefined; r = q.peek()) {
+      if (!this.write(r.op, r.tag, r.domainId, r.arg, r.text)) break
+      q.shift()
+    }
+  }
+
+  /** Publish what was written and ring the spawnd if it sleeps: once per batch. */
+  flush(): void {
+    if (this.sendQueue.length > 0) this.pumpSendQueue()
+    if (!this.unpublished) return
+    this.unpublished = false
+    this.chan.flush()
+  }
+
+  /** Requests not yet answered (queued or in the ring or in the spawnd). */
+  get outstanding(): number {
+    return this.receiveQueue.size
+  }
+}

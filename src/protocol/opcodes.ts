@@ -1,0 +1,40 @@
+/**
+ * Opcodes of the process-manager <-> spawnd protocol (Barrelfish's spawn.if and
+ * proc_mgmt.if, flattened into one frame format).
+ *
+ * Requests travel the process manager's send queue into a spawnd's request ring;
+ * replies and notifications travel the spawnd's reply ring back. Every request gets
+ * exactly one REPLY with the request's tag; a spawnd may answer out of order
+ * (module loading is async), so the process manager matches replies by tag.
+ */
+export const Op = {
+  /** Null request: measures the path. */
+  PING: 1,
+  /** Start a new domain's first dispatcher on this core. */
+  SPAWN: 2,
+  /** Start another dispatcher of a running domain on this core. */
+  SPAN: 3,
+  /** Stop this core's dispatcher of a domain (its AbortSignal fires). */
+  KILL: 4,
+  /** Free this core's dispatcher entry of a stopped domain. */
+  CLEANUP: 5,
+  /** The spawnd's dispatcher table (its `ps`). */
+  STATUS: 6,
+  /** Stop the spawnd loop; the worker ends. */
+  SHUTDOWN: 7,
+  /** spawnd -> process manager: the answer to the request with this tag. */
+  REPLY: 16,
+  /** spawnd -> process manager, unsolicited: a dispatcher's main finished. */
+  EXIT: 17,
+} as const
+
+export type OpCode = (typeof Op)[keyof typeof Op]
+
+/** How a dispatcher's main ended, carried by EXIT. */
+export const ExitHow = {
+  RETURNED: 0,
+  THREW: 1,
+  EXIT_CALLED: 2,
+} as const
+
+export type ExitHowCode = (typeof ExitHow)[keyof typeof ExitHow]

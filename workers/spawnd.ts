@@ -1,0 +1,364 @@
+/**
+ * spawnd: the loop on one core (one worker_thread). It drains its request ring,
+ * runs domains as dispatchers, and answers on its reply ring; Barrelfish's spawnd,
+ * with the process manager's channel as its only client.
+ *
+ * The worker's event loop is shared with the domains it hosts: their promises,
+ * timers and I/O only progress while the loop turns. So the spawnd blocks in
+ * Atomics.wait only when it hosts nothing and has nothing in flight; otherwise it
+ * waits with Atomics.waitAsync and yields to the loop between drained batches
+ * (piscina's "sync" atomics mode freezes its workers' loops: the trap avoided here).
+ *
+ * Uses ring, protocol and domain only; never kernel.
+ */
+import { workerData } from 'node:worker_threads'
+import { Channel } from '../src/ring/channel.js'
+import { Doorbell } from '../src/ring/doorbell.js'
+import type { SpscRing } from '../src/ring/spsc.js'
+import { Op, ExitHow } from '../src/protocol/opcodes.js'
+import { ERR_OK, errToWire } from '../src/protocol/errcodes.js'
+import {
+  HEADER_BYTES,
+  W_AUX,
+  W_DOMAIN,
+  W_OP,
+  W_TAG,
+  W_VALUE,
+  encodeText,
+  readText,
+  wellFormed,
+  word,
+  writeFrame,
+} from '../src/protocol/frame.js'
+import { errorToText, type PsEntry, type SpawnText } from '../src/protocol/messages.js'
+import type { KernelErrorCode } from '../src/errors.js'
+import { DomainExit, makeContext, type DomainMain } from '../src/domain/context.js'
+
+/** What the process manager hands a new spawnd (workerData). */
+export interface SpawndBoot {
+  core: number
+  channel: SharedArrayBuffer
+  mainBell: SharedArrayBuffer
+  mainBellOffset: number
+  /** The process manager's secret: a request without it is refused (NOT_PROC_MNGR). */
+  token: number
+  maxDispatchers: number
+  spin: number
+}
+
+interface Dispatcher {
+  id: number
+  domainId: number
+  state: 'running' | 'stopped'
+  program: string
+  ac: AbortController
+}
+
+/** A reply that found the reply ring full waits here, in order (spawnd's own TX_BUSY). */
+interface Outgoing {
+  op: number
+  tag: number
+  aux: number
+  domainId: number
+  value: number
+  text: string | null
+}
+
+const MAX_BATCH = 256
+
+class Spawnd {
+  private readonly chan: Channel
+  private readonly rx: SpscRing
+  private readonly tx: SpscRing
+  private readonly mainBell: Doorbell
+  private readonly core: number
+  private readonly token: number
+  private readonly maxDispatchers: number
+  private readonly spin: number
+  /** The ps table: dispatcher id -> dispatcher; ids from 1, reused after cleanup. */
+  private readonly ps = new Map<number, Dispatcher>()
+  private readonly byDomain = new Map<number, Dispatcher>()
+  /** Table slots promised to spawns whose module is still loading. */
+  private reserved = 0
+  private running = 0
+  private inFlight = 0
+  private nextId = 1
+  private readonly outbox: Outgoing[] = []
+  private inBatch = false
+  private stopping = false
+  private readonly readable: () => boolean
+
+  constructor(boot: SpawndBoot) {
+    this.core = boot.core
+    this.token = boot.token
+    this.maxDispatchers = boot.maxDispatchers
+    this.spin = boot.spin
+    this.chan = Channel.attach(boot.channel, { spin: boot.spin })
+    this.rx = this.chan.rx
+    this.tx = this.chan.tx
+    this.mainBell = new Doorbell(boot.mainBell, boot.mainBellOffset)
+    this.readable = () => !this.rx.isEmpty() || this.chan.closed
+  }
+
+  async run(): Promise<void> {
+    // A pending Atomics.waitAsync does not keep a worker alive: hold a handle.
+    const keepAlive = setInterval(() => {}, 1 << 30)
+    while (!this.stopping) {
+      const n = this.drain()
+      if (this.stopping || this.chan.closed) break
+      const busy = this.running > 0 || this.inFlight > 0 || this.outbox.length > 0
+      if (n > 0) {
+        // Let the domains' promises and timers run between batches.
+        if (busy) await yieldToLoop()
+        continue
+      }
+      if (busy) {
+        // A full reply ring is retried soon; otherwise sleep until rung (bounded).
+        await this.chan.rxBell.waitAsync(this.readable, this.spin, this.outbox.length > 0 ? 1 : 50)
+      } else {
+        this.chan.rxBell.waitSync(this.readable, this.spin, 1000)
+      }
+    }
+    for (const d of this.ps.values()) this.stopDispatcher(d)
+    clearInterval(keepAlive)
+  }
+
+  /** Handle up to MAX_BATCH requests; release them, then publish the replies once. */
+  private drain(): number {
+    this.inBatch = true
+    let n = 0
+    try {
+      this.flushOutbox()
+      const rx = this.rx
+      for (; n < MAX_BATCH; n++) {
+        const at = rx.poll()
+        if (at < 0) break
+        this.handle(at)
+      }
+      if (n > 0) this.chan.release()
+    } finally {
+      this.inBatch = false
+    }
+    this.publish()
+    return n
+  }
+
+  private handle(at: number): void {
+    const rx = this.rx
+    if (!wellFormed(rx, at)) return this.reply(0, 'PROTOCOL', 0, 'malformed request frame')
+    const op = word(rx, at, W_OP)
+    const tag = word(rx, at, W_TAG)
+    const domainId = word(rx, at, W_DOMAIN)
+    if (word(rx, at, W_AUX) !== this.token) {
+      // Barrelfish's spawnd checks the caller holds the process manager's cap.
+      return this.reply(tag, 'NOT_PROC_MNGR', 0, 'request not from the process manager')
+    }
+    switch (op) {
+      case Op.PING:
+        return this.reply(tag, null, word(rx, at, W_VALUE), null)
+      case Op.SPAWN:
+      case Op.SPAN:
+        return this.spawn(tag, domainId, readText(rx, at))
+      case Op.KILL: {
+        const d = this.byDomain.get(domainId)
+        if (d === undefined)
+          return this.reply(tag, 'DOMAIN_NOTFOUND', 0, `no dispatcher of domain ${domainId}`)
+        const wasRunning = d.state === 'running'
+        this.stopDispatcher(d)
+        return this.reply(tag, null, wasRunning ? 1 : 0, null)
+      }
+      case Op.CLEANUP: {
+        const d = this.byDomain.get(domainId)
+        if (d === undefined)
+          return this.reply(tag, 'DOMAIN_NOTFOUND', 0, `no dispatcher of domain ${domainId}`)
+        this.stopDispatcher(d)
+        this.ps.delete(d.id)
+        this.byDomain.delete(domainId)
+        return this.reply(tag, null, 0, null)
+      }
+      case Op.STATUS: {
+        const rows: PsEntry[] = []
+        for (const d of this.ps.values()) {
+          rows.push({ dispatcher: d.id, domainId: d.domainId, state: d.state, program: d.program })
+        }
+        return this.reply(tag, null, rows.length, JSON.stringify(rows))
+      }
+      case Op.SHUTDOWN:
+        this.stopping = true
+        return this.reply(tag, null, 0, null)
+      default:
+        return this.reply(tag, 'PROTOCOL', 0, `unknown opcode ${op}`)
+    }
+  }
+
+  private spawn(tag: number, domainId: number, text: string): void {
+    let req: SpawnText
+    try {
+      req = JSON.parse(text) as SpawnText
+    } catch (err) {
+      return this.reply(tag, 'PROTOCOL', 0, JSON.stringify(errorToText(err)))
+    }
+    if (this.byDomain.has(domainId)) {
+      return this.reply(
+        tag,
+        'ALREADY_SPANNED',
+        0,
+        `domain ${domainId} already runs on core ${this.core}`,
+      )
+    }
+    if (this.ps.size + this.reserved >= this.maxDispatchers) {
+      return this.reply(
+        tag,
+        'DOMAIN_ALLOCATE',
+        0,
+        `dispatcher table of core ${this.core} is full (${this.maxDispatchers})`,
+      )
+    }
+    this.reserved++
+    this.inFlight++
+    import(req.url).then(
+      (mod: { default?: unknown }) => {
+        this.reserved--
+        this.inFlight--
+        if (typeof mod.default !== 'function') {
+          return this.reply(tag, 'LOAD', 0, `${req.url} has no default export function main(ctx)`)
+        }
+        this.start(tag, domainId, req, mod.default as DomainMain)
+      },
+      (err: unknown) => {
+        this.reserved--
+        this.inFlight--
+        this.reply(tag, 'LOAD', 0, JSON.stringify(errorToText(err)))
+      },
+    )
+  }
+
+  private start(tag: number, domainId: number, req: SpawnText, main: DomainMain): void {
+    if (this.byDomain.has(domainId)) {
+      return this.reply(
+        tag,
+        'ALREADY_SPANNED',
+        0,
+        `domain ${domainId} already runs on core ${this.core}`,
+      )
+    }
+    let id = this.nextId
+    while (this.ps.has(id)) id = id >= this.maxDispatchers ? 1 : id + 1
+    this.nextId = id >= this.maxDispatchers ? 1 : id + 1
+    const d: Dispatcher = {
+      id,
+      domainId,
+      state: 'running',
+      program: req.url,
+      ac: new AbortController(),
+    }
+    this.ps.set(id, d)
+    this.byDomain.set(domainId, d)
+    this.running++
+    // The REPLY goes into the ring before main can run, so the process manager has
+    // created the domain entry before any EXIT of it arrives (ring order).
+    this.reply(tag, null, id, null)
+    const ctx = makeContext({
+      argv: req.argv,
+      env: req.env,
+      core: this.core,
+      domainId,
+      signal: d.ac.signal,
+      onExit: (code) => this.finish(d, ExitHow.EXIT_CALLED, code, null),
+    })
+    Promise.resolve()
+      .then(() => main(ctx))
+      .then(
+        (v) => this.finish(d, ExitHow.RETURNED, Number.isInteger(v) ? (v as number) : 0, null),
+        (err: unknown) => {
+          if (err instanceof DomainExit) this.finish(d, ExitHow.EXIT_CALLED, err.exitCode, null)
+          else this.finish(d, ExitHow.THREW, 1, err)
+        },
+      )
+  }
+
+  /** main ended on this core: tell the process manager, once. */
+  private finish(d: Dispatcher, how: number, code: number, err: unknown): void {
+    if (d.state !== 'running') return
+    this.stopDispatcher(d)
+    const text = err === null ? null : JSON.stringify(errorToText(err))
+    this.send(Op.EXIT, 0, how, d.domainId, code, text)
+  }
+
+  private stopDispatcher(d: Dispatcher): void {
+    if (d.state !== 'running') return
+    d.state = 'stopped'
+    this.running--
+    d.ac.abort(new DomainExit(9))
+  }
+
+  private reply(
+    tag: number,
+    err: KernelErrorCode | null,
+    value: number,
+    text: string | null,
+  ): void {
+    this.send(Op.REPLY, tag, err === null ? ERR_OK : errToWire(err), 0, value, text)
+  }
+
+  private send(
+    op: number,
+    tag: number,
+    aux: number,
+    domainId: number,
+    value: number,
+    text: string | null,
+  ): void {
+    if (this.outbox.length > 0 || !this.write(op, tag, aux, domainId, value, text)) {
+      this.outbox.push({ op, tag, aux, domainId, value, text })
+    }
+    if (!this.inBatch) this.publish()
+  }
+
+  private write(
+    op: number,
+    tag: number,
+    aux: number,
+    domainId: number,
+    value: number,
+    text: string | null,
+  ): boolean {
+    let bytes = text === null ? 0 : encodeText(text)
+    if (bytes + HEADER_BYTES > this.tx.maxPayload) {
+      // Never let an oversized text (a huge stack, a vast ps table) wedge the ring.
+      const msg = `${bytes}-byte reply text does not fit the ${this.tx.capacity}-byte reply ring`
+      bytes = encodeText(
+        JSON.stringify({ name: 'KernelError', message: msg, code: 'FRAME_TOO_LARGE' }),
+      )
+      if (op === Op.REPLY) aux = errToWire('FRAME_TOO_LARGE')
+    }
+    return writeFrame(this.tx, op, tag, aux, domainId, value, bytes)
+  }
+
+  private flushOutbox(): void {
+    const q = this.outbox
+    let i = 0
+    while (i < q.length) {
+      const o = q[i]
+      if (!this.write(o.op, o.tag, o.aux, o.domainId, o.value, o.text)) break
+      i++
+    }
+    if (i > 0) q.splice(0, i)
+  }
+
+  private publish(): void {
+    this.flushOutbox()
+    this.tx.publish()
+    this.mainBell.ring()
+  }
+}
+
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
+// Read the boot data, then drop it from workerData: domains share this realm, and
+// the rings must not be one import away from them.
+const boot = { ...(workerData as SpawndBoot) }
+for (const k of Object.keys(workerData as object)) delete (workerData as Record<string, unknown>)[k]
+await new Spawnd(boot).run()
