@@ -380,7 +380,10 @@ export class ProcessManager {
         )
       }
     }
-    if (n > 0) s.chan.release()
+    if (n > 0) {
+      s.chan.release()
+      s.lastSeen = Date.now()
+    }
     return n
   }
 

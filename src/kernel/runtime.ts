@@ -72,6 +72,12 @@ export interface CoreStats {
   requests: number
   replies: number
   notifications: number
+  /** Bytes published and not yet consumed in the request ring (PM -> spawnd). */
+  requestRingBytes: number
+  /** Bytes published and not yet consumed in the reply ring (spawnd -> PM). */
+  replyRingBytes: number
+  /** Milliseconds since the core last answered anything. */
+  lastSeenAgoMs: number
 }
 
 const SPAWND_URL = new URL('../../workers/spawnd.js', import.meta.url)
@@ -325,6 +331,9 @@ export class Runtime {
       requests: s.requests,
       replies: s.replies,
       notifications: s.notifications,
+      requestRingBytes: s.chan.tx.usedBytes(),
+      replyRingBytes: s.chan.rx.usedBytes(),
+      lastSeenAgoMs: Date.now() - s.lastSeen,
     }))
   }
 

@@ -24,6 +24,8 @@ export class SpawndState {
   requests = 0
   replies = 0
   notifications = 0
+  /** Date.now() when the core last answered anything (updated once per drained batch). */
+  lastSeen = Date.now()
   private readonly token: number
 
   constructor(core: number, chan: Channel, worker: Worker, token: number) {
