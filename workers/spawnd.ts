@@ -15,8 +15,8 @@ import { workerData } from 'node:worker_threads'
 import { Channel } from '../src/ring/channel.js'
 import { Doorbell } from '../src/ring/doorbell.js'
 import type { SpscRing } from '../src/ring/spsc.js'
-import { Op, ExitHow } from '../src/protocol/opcodes.js'
-import { ERR_OK, errToWire } from '../src/protocol/errcodes.js'
+import { Op, ExitHow, type CallCode } from '../src/protocol/opcodes.js'
+import { ERR_OK, errFromWire, errToWire } from '../src/protocol/errcodes.js'
 import {
   HEADER_BYTES,
   W_AUX,
@@ -30,8 +30,13 @@ import {
   word,
   writeFrame,
 } from '../src/protocol/frame.js'
-import { errorToText, type PsEntry, type SpawnText } from '../src/protocol/messages.js'
-import type { KernelErrorCode } from '../src/errors.js'
+import {
+  errorToText,
+  type ErrorText,
+  type PsEntry,
+  type SpawnText,
+} from '../src/protocol/messages.js'
+import { KernelError, type KernelErrorCode } from '../src/errors.js'
 import { DomainExit, makeContext, type DomainMain } from '../src/domain/context.js'
 
 /** What the process manager hands a new spawnd (workerData). */
@@ -44,6 +49,11 @@ export interface SpawndBoot {
   token: number
   maxDispatchers: number
   spin: number
+}
+
+interface PendingCall {
+  resolve: (text: string) => void
+  reject: (err: Error) => void
 }
 
 interface Dispatcher {
@@ -84,6 +94,9 @@ class Spawnd {
   private inFlight = 0
   private nextId = 1
   private readonly outbox: Outgoing[] = []
+  /** Domains' calls to the process manager awaiting a RESULT, by tag. */
+  private readonly calls = new Map<number, PendingCall>()
+  private callTag = 0
   private inBatch = false
   private stopping = false
   private readonly readable: () => boolean
@@ -106,7 +119,8 @@ class Spawnd {
     while (!this.stopping) {
       const n = this.drain()
       if (this.stopping || this.chan.closed) break
-      const busy = this.running > 0 || this.inFlight > 0 || this.outbox.length > 0
+      const busy =
+        this.running > 0 || this.inFlight > 0 || this.outbox.length > 0 || this.calls.size > 0
       if (n > 0) {
         // Let the domains' promises and timers run between batches.
         if (busy) await yieldToLoop()
@@ -183,6 +197,8 @@ class Spawnd {
         }
         return this.reply(tag, null, rows.length, JSON.stringify(rows))
       }
+      case Op.RESULT:
+        return this.result(tag, word(rx, at, W_VALUE), readText(rx, at))
       case Op.SHUTDOWN:
         this.stopping = true
         return this.reply(tag, null, 0, null)
@@ -233,6 +249,50 @@ class Spawnd {
     )
   }
 
+  /** A domain's call goes up the reply ring, stamped with the caller's domain id. */
+  private call(d: Dispatcher, op: CallCode, args: unknown): Promise<string> {
+    if (d.state !== 'running') {
+      return Promise.reject(
+        new KernelError(
+          'DOMAIN_NOT_RUNNING',
+          `domain ${d.domainId} has stopped on core ${this.core}`,
+        ),
+      )
+    }
+    let text: string
+    try {
+      text = JSON.stringify(args)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    if (Buffer.byteLength(text) + HEADER_BYTES > this.tx.maxPayload) {
+      return Promise.reject(
+        new KernelError('ARGS_TOO_LARGE', 'call arguments exceed the reply ring'),
+      )
+    }
+    const tag = (this.callTag = (this.callTag % 0x7ffffffe) + 1)
+    return new Promise<string>((resolve, reject) => {
+      this.calls.set(tag, { resolve, reject })
+      this.send(Op.CALL, tag, 0, d.domainId, op, text)
+    })
+  }
+
+  private result(tag: number, err: number, text: string): void {
+    const pending = this.calls.get(tag)
+    if (pending === undefined) return
+    this.calls.delete(tag)
+    if (err === ERR_OK) return pending.resolve(text)
+    let t: ErrorText = { name: 'KernelError', message: text }
+    try {
+      t = JSON.parse(text) as ErrorText
+    } catch {
+      // plain message text
+    }
+    const code = errFromWire(err)
+    const msg = t.message.startsWith(`${code}: `) ? t.message.slice(code.length + 2) : t.message
+    pending.reject(new KernelError(code, msg))
+  }
+
   private start(tag: number, domainId: number, req: SpawnText, main: DomainMain): void {
     if (this.byDomain.has(domainId)) {
       return this.reply(
@@ -263,8 +323,10 @@ class Spawnd {
       env: req.env,
       core: this.core,
       domainId,
+      program: req.url,
       signal: d.ac.signal,
       onExit: (code) => this.finish(d, ExitHow.EXIT_CALLED, code, null),
+      call: (op, args) => this.call(d, op, args),
     })
     Promise.resolve()
       .then(() => main(ctx))

@@ -3,8 +3,21 @@
  *
  * Threat model: domains on one core share that worker's JavaScript realm, so this
  * object is a convenience, not a wall. Authority is enforced where requests enter
- * the process manager; nothing here hands a domain the rings or spawnd internals.
+ * the process manager: every call below travels the core's reply ring as a CALL
+ * frame stamped by the spawnd with this domain's id, and names other domains only
+ * by handles, indices into this domain's own handle table kept by the process
+ * manager. Nothing here hands a domain the rings or spawnd internals.
  */
+import { Call, type CallCode } from '../protocol/opcodes.js'
+import type {
+  CallSpawnArgs,
+  ChildExit,
+  ChildInfo,
+  Handle,
+  HandleInfo,
+} from '../protocol/messages.js'
+
+export type { ChildExit, ChildInfo, Handle, HandleInfo }
 
 /** Thrown by ctx.exit() to unwind main; the dispatcher wrapper catches it. */
 export class DomainExit extends Error {
@@ -14,6 +27,31 @@ export class DomainExit extends Error {
     this.name = 'DomainExit'
     this.exitCode = exitCode
   }
+}
+
+export interface ChildSpawnOptions {
+  /** Core to run on (default: the process manager picks). */
+  core?: number
+  argv?: string[]
+  env?: Record<string, string>
+  /** A detached child: never waited for, freed once it is cleaned up. */
+  noreap?: boolean
+  /** Handles copied into the child's table (Barrelfish's spawn_with_caps). */
+  handles?: Handle[]
+  /** Share this domain's handle table with the child (Camellia's FORK_SHAREHANDLE). */
+  shareHandles?: boolean
+}
+
+/** A domain's status as another domain may read it through a handle. */
+export interface DomainInfo {
+  domainId: number
+  program: string
+  state: string
+  cores: number[]
+  exitCode: number | null
+  reason: string | null
+  parent: number | null
+  children: number[]
 }
 
 export interface DomainContext {
@@ -32,23 +70,63 @@ export interface DomainContext {
    * Barrelfish's exit(): it does not return; it throws DomainExit to unwind main.
    */
   exit(code?: number): never
+  /** Spawn a child domain; resolves with its handle in this domain's table. */
+  spawn(program: string | URL, opts?: ChildSpawnOptions): Promise<Handle>
+  /**
+   * Wait for a child (by handle) or for any child (no handle) to end, and reap it.
+   * With no child to wait for: KernelError ECHILD at once. With nohang and no child
+   * ended yet: null.
+   */
+  wait(child?: Handle, opts?: { nohang?: boolean }): Promise<ChildExit | null>
+  /** Kill the domain a handle names; with subtree, every descendant first (filicide). */
+  kill(h: Handle, opts?: { subtree?: boolean }): Promise<void>
+  /** Run the domain a handle names on another core too. */
+  span(h: Handle, core: number): Promise<void>
+  /** This domain's children, living and reapable. */
+  children(): Promise<ChildInfo[]>
+  /** The status of the domain a handle names. */
+  status(h: Handle): Promise<DomainInfo>
+  /** A second handle to the same domain. */
+  dup(h: Handle): Promise<Handle>
+  /** Drop a handle. */
+  close(h: Handle): Promise<void>
+  /** This domain's handle table. */
+  handles(): Promise<HandleInfo[]>
 }
 
 /** The default export a domain program provides. */
 export type DomainMain = (ctx: DomainContext) => number | void | Promise<number | void>
+
+/** How the spawnd carries a call to the process manager; resolves with the result text. */
+export type CallPort = (op: CallCode, args: unknown) => Promise<string>
 
 export interface ContextInit {
   argv: string[]
   env: Record<string, string>
   core: number
   domainId: number
+  /** The program's own URL: relative programs given to ctx.spawn resolve against it. */
+  program: string
   signal: AbortSignal
   onExit: (code: number) => void
+  call: CallPort
+}
+
+function handleArg(h: unknown): Handle {
+  if (typeof h !== 'number' || !Number.isInteger(h) || h < 0) {
+    throw new TypeError(
+      `a handle is a non-negative integer from this domain's table, got ${String(h)}`,
+    )
+  }
+  return h
 }
 
 export function makeContext(init: ContextInit): DomainContext {
   const argv = Object.freeze(init.argv.slice())
   const env = Object.freeze({ ...init.env })
+  const call = init.call
+  const json = async <T>(op: CallCode, args: unknown): Promise<T> =>
+    JSON.parse(await call(op, args)) as T
   return Object.freeze({
     argv,
     env,
@@ -60,5 +138,36 @@ export function makeContext(init: ContextInit): DomainContext {
       init.onExit(c)
       throw new DomainExit(c)
     },
+    async spawn(program: string | URL, opts: ChildSpawnOptions = {}): Promise<Handle> {
+      const url =
+        program instanceof URL ? program.href : new URL(String(program), init.program).href
+      const args: CallSpawnArgs = {
+        url,
+        argv: opts.argv ?? [],
+        env: opts.env ?? {},
+        core: opts.core ?? null,
+        noreap: opts.noreap === true,
+        handles: (opts.handles ?? []).map(handleArg),
+        shareHandles: opts.shareHandles === true,
+      }
+      return json<Handle>(Call.SPAWN, args)
+    },
+    async wait(child?: Handle, opts: { nohang?: boolean } = {}): Promise<ChildExit | null> {
+      const handle = child === undefined ? null : handleArg(child)
+      return json<ChildExit | null>(Call.WAIT, { handle, nohang: opts.nohang === true })
+    },
+    async kill(h: Handle, opts: { subtree?: boolean } = {}): Promise<void> {
+      await call(Call.KILL, { handle: handleArg(h), subtree: opts.subtree === true })
+    },
+    async span(h: Handle, core: number): Promise<void> {
+      await call(Call.SPAN, { handle: handleArg(h), core })
+    },
+    children: () => json<ChildInfo[]>(Call.CHILDREN, {}),
+    status: async (h: Handle) => json<DomainInfo>(Call.STATUS, { handle: handleArg(h) }),
+    dup: async (h: Handle) => json<Handle>(Call.DUP, { handle: handleArg(h) }),
+    async close(h: Handle): Promise<void> {
+      await call(Call.CLOSE, { handle: handleArg(h) })
+    },
+    handles: () => json<HandleInfo[]>(Call.HANDLES, {}),
   })
 }

@@ -13,6 +13,7 @@
  */
 import type { ErrorText } from '../protocol/messages.js'
 import { DomainCap } from './cap.js'
+import type { HandleTable } from './handles.js'
 
 export type DomainState = 'RUNNING' | 'STOP_PEND' | 'STOPPED' | 'CLEANED'
 
@@ -29,9 +30,24 @@ export type WaitResult =
       error?: ErrorText
     }
 
+/**
+ * Where a domain stands in the process tree (Camellia):
+ *  alive      running or stopping
+ *  zombie     ended, kept until its parent waits for it (reapable)
+ *  tombstone  ended, kept because children of it still live
+ *  detached   ended, freed as soon as it is cleaned (noreap, or no parent left to wait)
+ */
+export type TreeState = 'alive' | 'zombie' | 'tombstone' | 'detached'
+
 /** A snapshot of one domain's entry (rt.status, rt.domains). */
 export interface DomainStatus {
   id: number
+  /** Parent domain id, or null for a domain the runtime (root) spawned. */
+  parent: number | null
+  /** Ids of its children still in the table. */
+  children: number[]
+  tree: TreeState
+  noreap: boolean
   program: string
   argv: string[]
   state: DomainState
@@ -52,6 +68,18 @@ export class DomainEntry {
   readonly program: string
   readonly argv: string[]
   readonly env: Record<string, string>
+  /** Parent domain id; 0 is the runtime itself (the root). */
+  readonly parentId: number
+  /** Depth in the tree: 1 for a child of the root. */
+  readonly depth: number
+  /** Detached child: never waited for, freed once cleaned. */
+  readonly noreap: boolean
+  /** The capabilities this domain holds (possibly shared with its parent). */
+  readonly handles: HandleTable
+  /** Ids of children still in the table. */
+  readonly children = new Set<number>()
+  /** Its parent (or the root) has collected its exit status. */
+  reaped = false
   state: DomainState = 'RUNNING'
   /** Cores running a dispatcher, including ones whose span is not yet answered. */
   readonly running = new Set<number>()
@@ -67,25 +95,32 @@ export class DomainEntry {
   /** Clients answered when the domain is CLEANED (shutdown waits on these). */
   readonly onCleaned: (() => void)[] = []
 
+  /** This domain's pending ctx.wait() for any child, answered in order. */
+  readonly childWaiters: ((child: DomainEntry) => void)[] = []
+
   constructor(
     id: number,
     token: string,
     core: number,
-    program: string,
-    argv: string[],
-    env: Record<string, string>,
+    spec: { program: string; argv: string[]; env: Record<string, string> },
+    tree: { parentId: number; depth: number; noreap: boolean; handles: HandleTable },
   ) {
     this.id = id
     this.cap = new DomainCap(id, token)
-    this.program = program
-    this.argv = argv
-    this.env = env
+    this.program = spec.program
+    this.argv = spec.argv
+    this.env = spec.env
+    this.parentId = tree.parentId
+    this.depth = tree.depth
+    this.noreap = tree.noreap
+    this.handles = tree.handles
     this.running.add(core)
     this.resources.add(core)
   }
 
+  /** Running or stopping: not yet STOPPED. */
   get alive(): boolean {
-    return this.state === 'RUNNING'
+    return this.state === 'RUNNING' || this.state === 'STOP_PEND'
   }
 
   waitResult(): WaitResult {
@@ -99,9 +134,13 @@ export class DomainEntry {
     return r
   }
 
-  snapshot(): DomainStatus {
+  snapshot(tree: TreeState): DomainStatus {
     return {
       id: this.id,
+      parent: this.parentId === 0 ? null : this.parentId,
+      children: [...this.children].sort((a, b) => a - b),
+      tree,
+      noreap: this.noreap,
       program: this.program,
       argv: this.argv.slice(),
       state: this.state,

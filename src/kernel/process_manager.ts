@@ -18,7 +18,7 @@
  * runtime shuts down, so no client is left waiting.
  */
 import { KernelError, type KernelErrorCode } from '../errors.js'
-import { ERR_OK, errFromWire } from '../protocol/errcodes.js'
+import { ERR_OK, errFromWire, errToWire } from '../protocol/errcodes.js'
 import {
   W_AUX,
   W_DOMAIN,
@@ -30,10 +30,13 @@ import {
   wellFormed,
   word,
 } from '../protocol/frame.js'
-import { errorFromText, type ErrorText, type PsEntry } from '../protocol/messages.js'
+import { errorFromText, errorToText, type ErrorText, type PsEntry } from '../protocol/messages.js'
 import { ExitHow, Op } from '../protocol/opcodes.js'
-import { looksLikeCap, mintToken, type DomainCap } from './cap.js'
+import { looksLikeCap, mintToken } from './cap.js'
 import { DomainEntry, DomainTable, type WaitResult } from './domain_table.js'
+import { HandleTable } from './handles.js'
+import { ProcessTree, type TreeLimits } from './process_tree.js'
+import { handleCall } from './calls.js'
 import type { ReplyHandler } from './receive_queue.js'
 import type { SpawndState } from './spawnd_state.js'
 
@@ -63,10 +66,25 @@ export class ProcessManager {
   /** Spawn and span requests not yet answered (shutdown waits for them). */
   pendingSpawns = 0
   private readonly onRequest: () => void
+  readonly tree: ProcessTree
+  readonly maxHandles: number
+  readonly maxArgBytes: number
+  private nextCore = 0
 
   /** `onRequest` is called after every request is queued: the runtime schedules a flush. */
-  constructor(onRequest: () => void) {
+  constructor(
+    onRequest: () => void,
+    limits: TreeLimits & { maxHandles: number; maxArgBytes: number } = {
+      maxChildren: 256,
+      maxDepth: 16,
+      maxHandles: 64,
+      maxArgBytes: 2048,
+    },
+  ) {
     this.onRequest = onRequest
+    this.tree = new ProcessTree(this.table, limits)
+    this.maxHandles = limits.maxHandles
+    this.maxArgBytes = limits.maxArgBytes
   }
 
   /** add_spawnd: only the runtime's boot path (which holds BOOT_KEY) registers a core. */
@@ -206,25 +224,47 @@ export class ProcessManager {
     })
   }
 
+  /**
+   * Spawn a domain as a child of `parent` (null: the root). `handles` is the
+   * child's table, already filled with the caps it inherits. The entry is created,
+   * linked into the tree, only when the spawnd confirms.
+   */
   spawn(
     core: number,
     url: string,
     argv: string[],
     env: Record<string, string>,
-  ): Promise<DomainCap> {
+    parent: DomainEntry | null = null,
+    opts: { noreap?: boolean; handles?: HandleTable } = {},
+  ): Promise<DomainEntry> {
     const s = this.spawnd(core)
+    this.tree.checkSpawn(parent)
     const id = this.table.allocateId()
     const text = JSON.stringify({ url, argv, env })
-    this.pendingSpawns++
+    const handles = opts.handles ?? new HandleTable(this.maxHandles)
     return new Promise((resolve, reject) => {
       this.send(s, Op.SPAWN, id, 0, text, (err, _v, t) => {
         this.pendingSpawns--
         if (err !== ERR_OK)
           return reject(this.replyError(err, t, `spawn ${url} on core ${core}`, core))
-        const e = new DomainEntry(id, mintToken(), core, url, argv, env)
+        const e = new DomainEntry(
+          id,
+          mintToken(),
+          core,
+          { program: url, argv, env },
+          {
+            parentId: parent === null ? 0 : parent.id,
+            depth: parent === null ? 1 : parent.depth + 1,
+            noreap: opts.noreap === true,
+            handles,
+          },
+        )
         this.table.add(e)
-        resolve(e.cap)
+        this.tree.link(e)
+        resolve(e)
       })
+      // Counted only once sent: a refused request (FRAME_TOO_LARGE) has no answer to wait for.
+      this.pendingSpawns++
     })
   }
 
@@ -317,6 +357,7 @@ export class ProcessManager {
     if (e.state !== 'STOP_PEND' || e.running.size > 0) return
     e.state = 'STOPPED'
     for (const done of e.onStopped.splice(0)) done()
+    this.tree.onStopped(e)
     if (e.resources.size === 0) return this.markCleaned(e)
     for (const core of [...e.resources]) {
       this.send(this.spawnds[core], Op.CLEANUP, e.id, 0, null, () => {
@@ -329,6 +370,7 @@ export class ProcessManager {
   private markCleaned(e: DomainEntry): void {
     e.state = 'CLEANED'
     for (const done of e.onCleaned.splice(0)) done()
+    this.tree.onCleaned(e)
   }
 
   /** A dispatcher's main ended on `core`: the whole domain exits (Barrelfish exit). */
@@ -369,6 +411,8 @@ export class ProcessManager {
         s.replies++
         const h = s.receiveQueue.take(word(rx, at, W_TAG))
         if (h !== null) h(word(rx, at, W_AUX), word(rx, at, W_VALUE), text)
+      } else if (op === Op.CALL) {
+        this.onCall(s, word(rx, at, W_TAG), word(rx, at, W_DOMAIN), word(rx, at, W_VALUE), text)
       } else if (op === Op.EXIT) {
         s.notifications++
         this.onExit(
@@ -413,6 +457,94 @@ export class ProcessManager {
         this.markCleaned(e)
       }
     }
+  }
+
+  /** Barrelfish's limit on argv and env: each at most maxArgBytes of UTF-8. */
+  checkArgs(argv: string[], env: Record<string, string>): void {
+    let argvBytes = 0
+    for (const a of argv) argvBytes += Buffer.byteLength(a) + 1
+    let envBytes = 0
+    for (const [k, v] of Object.entries(env))
+      envBytes += Buffer.byteLength(k) + Buffer.byteLength(v) + 2
+    if (argvBytes > this.maxArgBytes || envBytes > this.maxArgBytes) {
+      throw new KernelError(
+        'ARGS_TOO_LARGE',
+        `argv is ${argvBytes} bytes and env ${envBytes}; each may be at most ${this.maxArgBytes}`,
+      )
+    }
+  }
+
+  /** Round-robin over the cores that are up. */
+  pickCore(): number {
+    const n = this.spawnds.length
+    for (let i = 0; i < n; i++) {
+      const core = this.nextCore
+      this.nextCore = (this.nextCore + 1) % n
+      if (this.spawnds[core].health === 'up') return core
+    }
+    throw new KernelError('INVALID_SPAWND', 'no core is up')
+  }
+
+  /** Kill `e` and every descendant, deepest first (Camellia's filicide). */
+  async killTree(e: DomainEntry): Promise<void> {
+    const order = this.tree.descendantsDeepestFirst(e)
+    // Level by level from the leaves: a parent is stopped only after its children.
+    const byDepth = new Map<number, DomainEntry[]>()
+    for (const d of order) {
+      const list = byDepth.get(d.depth) ?? []
+      list.push(d)
+      byDepth.set(d.depth, list)
+    }
+    const depths = [...byDepth.keys()].sort((a, b) => b - a)
+    for (const depth of depths) {
+      await Promise.all(
+        byDepth
+          .get(depth)!
+          .filter((d) => d.alive)
+          .map((d) => this.kill(d)),
+      )
+    }
+    if (e.alive) await this.kill(e)
+  }
+
+  /**
+   * A domain's call arrived on `s`'s reply ring, stamped by the spawnd with the
+   * caller's id. The answer goes back as a RESULT frame with the call's tag.
+   */
+  private onCall(
+    s: SpawndState,
+    tag: number,
+    callerId: number,
+    op: number,
+    text: string | null,
+  ): void {
+    const answer = (err: unknown, result: unknown): void => {
+      if (s.health !== 'up') return
+      if (err === null) {
+        s.post(Op.RESULT, tag, callerId, ERR_OK, JSON.stringify(result ?? null))
+      } else {
+        const code = err instanceof KernelError ? err.code : 'PROTOCOL'
+        s.post(Op.RESULT, tag, callerId, errToWire(code), JSON.stringify(errorToText(err)))
+      }
+      this.onRequest()
+    }
+    let p: Promise<unknown>
+    try {
+      const caller = this.table.get(callerId)
+      if (caller === undefined || !caller.running.has(s.core) || caller.state !== 'RUNNING') {
+        throw new KernelError(
+          'DOMAIN_NOT_RUNNING',
+          `caller ${callerId} does not run on core ${s.core}`,
+        )
+      }
+      p = handleCall(this, caller, op, JSON.parse(text ?? 'null') as unknown)
+    } catch (err) {
+      p = Promise.reject(err)
+    }
+    p.then(
+      (v) => answer(null, v),
+      (err: unknown) => answer(err, null),
+    )
   }
 
   /** Requests not yet answered on every core. */

@@ -25,6 +25,7 @@ import { DEFAULT_SPIN, DOORBELL_BYTES, Doorbell } from '../ring/doorbell.js'
 import type { PsEntry } from '../protocol/messages.js'
 import type { DomainCap } from './cap.js'
 import type { DomainStatus, WaitResult } from './domain_table.js'
+import type { TreeNode } from './process_tree.js'
 import { BOOT_KEY, ProcessManager } from './process_manager.js'
 import { SpawndState, type SpawndHealth } from './spawnd_state.js'
 
@@ -43,6 +44,12 @@ export interface BootOptions {
   hotSpinMicros?: number
   /** Bytes allowed for argv, and separately for env, at spawn (Barrelfish: 2048). */
   maxArgBytes?: number
+  /** Children one domain may have (living or reapable). Default 256. */
+  maxChildren?: number
+  /** Depth of the process tree. Default 16. */
+  maxDepth?: number
+  /** Handle-table size of each domain. Default 64. */
+  maxHandles?: number
   /** How long boot waits for every spawnd to answer its first ping. Default 10 s. */
   bootTimeoutMs?: number
   /** How long shutdown waits for domains and spawnds before terminating workers. Default 5 s. */
@@ -59,6 +66,13 @@ export interface SpawnOptions {
 export interface WaitOptions {
   /** Answer at once with { status: 'running' } if the domain has not stopped. */
   nohang?: boolean
+  /** Free the entry once it is cleaned (its capability goes stale). Ignored with nohang while running. */
+  reap?: boolean
+}
+
+export interface KillOptions {
+  /** Stop every descendant too, deepest first (filicide). */
+  subtree?: boolean
 }
 
 /** Per-core counters, for dashboards and benchmarks. */
@@ -100,9 +114,6 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
   return Promise.race([p, timer]).finally(() => clearTimeout(t))
 }
 
-function utf8Bytes(s: string): number {
-  return Buffer.byteLength(s, 'utf8')
-}
 
 function positiveInt(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt
@@ -119,12 +130,10 @@ export class Runtime {
   private readonly mainBell: Doorbell
   private readonly spin: number
   private readonly hotSpinMs: number
-  private readonly maxArgBytes: number
   private readonly shutdownTimeoutMs: number
   private flushScheduled = false
   private closing = false
   private closed = false
-  private nextCore = 0
   private shutdownPromise: Promise<void> | null = null
   private keepAlive: NodeJS.Timeout | null = null
   private loopDone: Promise<void> = Promise.resolve()
@@ -135,10 +144,14 @@ export class Runtime {
     this.cores = opts.cores
     this.spin = opts.spin
     this.hotSpinMs = opts.hotSpinMicros / 1000
-    this.maxArgBytes = opts.maxArgBytes
     this.shutdownTimeoutMs = opts.shutdownTimeoutMs
     this.mainBell = mainBell
-    this.pm = new ProcessManager(() => this.scheduleFlush())
+    this.pm = new ProcessManager(() => this.scheduleFlush(), {
+      maxChildren: opts.maxChildren,
+      maxDepth: opts.maxDepth,
+      maxHandles: opts.maxHandles,
+      maxArgBytes: opts.maxArgBytes,
+    })
     this.anyReply = () => {
       for (const s of this.pm.spawnds) if (s.health === 'up' && !s.chan.rx.isEmpty()) return true
       return this.closed
@@ -238,29 +251,10 @@ export class Runtime {
       for (const [k, v] of Object.entries(env)) {
         if (typeof v !== 'string') throw new TypeError(`env.${k} must be a string`)
       }
-      const argvBytes = argv.reduce((n, a) => n + utf8Bytes(a) + 1, 0)
-      const envBytes = Object.entries(env).reduce(
-        (n, [k, v]) => n + utf8Bytes(k) + utf8Bytes(v) + 2,
-        0,
-      )
-      if (argvBytes > this.maxArgBytes || envBytes > this.maxArgBytes) {
-        throw new KernelError(
-          'ARGS_TOO_LARGE',
-          `argv is ${argvBytes} bytes and env ${envBytes}; each may be at most ${this.maxArgBytes}`,
-        )
-      }
-      const core = opts.core ?? this.pickCore()
-      return this.pm.spawn(core, url, argv.slice(), { ...env })
+      this.pm.checkArgs(argv, env)
+      const core = opts.core ?? this.pm.pickCore()
+      return this.pm.spawn(core, url, argv.slice(), { ...env }).then((e) => e.cap)
     })
-  }
-
-  private pickCore(): number {
-    for (let i = 0; i < this.cores; i++) {
-      const core = this.nextCore
-      this.nextCore = (this.nextCore + 1) % this.cores
-      if (this.pm.spawnds[core].health === 'up') return core
-    }
-    throw new KernelError('INVALID_SPAWND', 'no core is up')
   }
 
   /** Run the domain on `core` too (another dispatcher, its main started there). */
@@ -268,16 +262,32 @@ export class Runtime {
     return this.guard('span', () => this.pm.span(this.pm.lookup(d), core))
   }
 
-  /** Stop the domain on every core; resolves once every dispatcher stopped. */
-  kill(d: DomainCap): Promise<void> {
-    return this.guard('kill', () => this.pm.kill(this.pm.lookup(d)))
+  /**
+   * Stop the domain on every core; resolves once every dispatcher stopped. With
+   * `subtree`, every descendant is stopped first, deepest first (filicide).
+   */
+  kill(d: DomainCap, opts: KillOptions = {}): Promise<void> {
+    return this.guard('kill', () => {
+      const e = this.pm.lookup(d)
+      return opts.subtree === true ? this.pm.killTree(e) : this.pm.kill(e)
+    })
   }
 
-  /** Wait for the domain to stop (or, with nohang, report whether it has). */
+  /**
+   * Wait for the domain to stop (or, with nohang, report whether it has). The
+   * entry is kept for later waits unless `reap` is set: then, once cleaned (and
+   * once its own children are gone), it is freed and its capability goes stale.
+   */
   wait(d: DomainCap, opts: WaitOptions = {}): Promise<WaitResult> {
     // Waits stay possible after shutdown: every domain is stopped by then.
     try {
-      return this.pm.wait(this.pm.lookup(d), opts.nohang === true)
+      const e = this.pm.lookup(d)
+      const p = this.pm.wait(e, opts.nohang === true)
+      if (opts.reap !== true) return p
+      return p.then((r) => {
+        this.pm.tree.reapByRoot(e)
+        return r
+      })
     } catch (err) {
       return Promise.reject(err)
     }
@@ -285,14 +295,35 @@ export class Runtime {
 
   /** A snapshot of the domain's entry. Throws DOMAIN_NOTFOUND / DOMAIN_CAP_INVALID. */
   status(d: DomainCap): DomainStatus {
-    return this.pm.lookup(d).snapshot()
+    const e = this.pm.lookup(d)
+    return e.snapshot(this.pm.tree.treeState(e))
   }
 
   /** Snapshots of every domain in the table. */
   domains(): DomainStatus[] {
     const out: DomainStatus[] = []
-    for (const e of this.pm.table.values()) out.push(e.snapshot())
+    for (const e of this.pm.table.values()) out.push(e.snapshot(this.pm.tree.treeState(e)))
     return out
+  }
+
+  /** The process tree below the root (the runtime), for display. */
+  tree(): TreeNode[] {
+    return this.pm.tree.tree()
+  }
+
+  /**
+   * The capability of any domain in the table, by id: the runtime holds the root
+   * authority (domains spawned by domains are reachable from here too).
+   */
+  capOf(id: number): DomainCap {
+    const e = this.pm.table.get(id)
+    if (e === undefined) throw new KernelError('DOMAIN_NOTFOUND', `no domain ${id}`)
+    return e.cap
+  }
+
+  /** Entries freed from the domain table so far (reaped domains). */
+  get freedDomains(): number {
+    return this.pm.tree.freed
   }
 
   /** A null request through process manager -> spawnd -> process manager. */
@@ -404,6 +435,9 @@ export async function boot(opts: BootOptions = {}): Promise<Runtime> {
     spin: opts.spin ?? DEFAULT_SPIN,
     hotSpinMicros: opts.hotSpinMicros ?? 20,
     maxArgBytes: positiveInt('maxArgBytes', opts.maxArgBytes, 2048),
+    maxChildren: positiveInt('maxChildren', opts.maxChildren, 256),
+    maxDepth: positiveInt('maxDepth', opts.maxDepth, 16),
+    maxHandles: positiveInt('maxHandles', opts.maxHandles, 64),
     shutdownTimeoutMs: positiveInt('shutdownTimeoutMs', opts.shutdownTimeoutMs, 5000),
   }
   const bootTimeoutMs = positiveInt('bootTimeoutMs', opts.bootTimeoutMs, 10_000)

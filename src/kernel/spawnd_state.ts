@@ -5,7 +5,8 @@
  */
 import type { Worker } from 'node:worker_threads'
 import type { Channel } from '../ring/channel.js'
-import { encodeText, writeFrame } from '../protocol/frame.js'
+import { KernelError } from '../errors.js'
+import { HEADER_BYTES, encodeText, writeFrame } from '../protocol/frame.js'
 import { ReceiveQueue, type ReplyHandler } from './receive_queue.js'
 import { SendQueue } from './send_queue.js'
 
@@ -47,12 +48,31 @@ export class SpawndState {
     text: string | null,
     handler: ReplyHandler,
   ): number {
+    // A frame that can never fit the ring would throw later from the send-queue pump
+    // and wedge this core's queue: refuse it now, before a client is parked for it.
+    const frameBytes = text === null ? 0 : HEADER_BYTES + encodeText(text)
+    if (frameBytes > this.chan.tx.maxPayload) {
+      throw new KernelError(
+        'FRAME_TOO_LARGE',
+        `a ${frameBytes}-byte request can never fit core ${this.core}'s ${this.chan.tx.capacity}-byte request ring`,
+      )
+    }
     const tag = this.receiveQueue.add(handler)
     this.requests++
     if (this.sendQueue.length > 0 || !this.write(op, tag, domainId, arg, text)) {
       this.sendQueue.push({ op, tag, domainId, arg, text })
     }
     return tag
+  }
+
+  /**
+   * Send a frame that expects no reply (a RESULT to a domain's call): into the
+   * ring, or behind the send queue in order. Not published until flush().
+   */
+  post(op: number, tag: number, domainId: number, arg: number, text: string | null): void {
+    if (this.sendQueue.length > 0 || !this.write(op, tag, domainId, arg, text)) {
+      this.sendQueue.push({ op, tag, domainId, arg, text })
+    }
   }
 
   private write(

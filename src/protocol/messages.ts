@@ -48,3 +48,56 @@ export function errorFromText(t: ErrorText): Error {
   if (t.code !== undefined) (e as Error & { code?: string }).code = t.code
   return e
 }
+
+/** A handle: an index into the calling domain's handle table (like a file descriptor). */
+export type Handle = number
+
+/** ctx.spawn arguments. */
+export interface CallSpawnArgs {
+  url: string
+  argv: string[]
+  env: Record<string, string>
+  core: number | null
+  /** Detached child: never waited for, freed as soon as it is cleaned. */
+  noreap: boolean
+  /** Handles of the caller copied into the child's table (spawn_with_caps). */
+  handles: Handle[]
+  /** The child shares the caller's handle table (Camellia's FORK_SHAREHANDLE). */
+  shareHandles: boolean
+}
+
+export interface CallWaitArgs {
+  /** A child's handle, or null for any child. */
+  handle: Handle | null
+  nohang: boolean
+}
+
+export interface CallHandleArgs {
+  handle: Handle
+  subtree?: boolean
+  core?: number
+}
+
+/** What ctx.wait answers for a reaped child. */
+export interface ChildExit {
+  handle: Handle
+  domainId: number
+  exitCode: number
+  reason: string
+  error?: ErrorText
+}
+
+/** A row of ctx.children(). */
+export interface ChildInfo {
+  handle: Handle | null
+  domainId: number
+  program: string
+  state: string
+  noreap: boolean
+}
+
+/** A row of ctx.handles(). */
+export interface HandleInfo {
+  handle: Handle
+  domainId: number
+}

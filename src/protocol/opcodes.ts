@@ -22,10 +22,17 @@ export const Op = {
   STATUS: 6,
   /** Stop the spawnd loop; the worker ends. */
   SHUTDOWN: 7,
+  /** process manager -> spawnd: the answer to a domain's CALL (tag = the call's tag). */
+  RESULT: 8,
   /** spawnd -> process manager: the answer to the request with this tag. */
   REPLY: 16,
   /** spawnd -> process manager, unsolicited: a dispatcher's main finished. */
   EXIT: 17,
+  /**
+   * spawnd -> process manager: a domain's request (ctx.spawn, ctx.wait, ...). The
+   * spawnd stamps the caller's domain id; the domain cannot choose it.
+   */
+  CALL: 18,
 } as const
 
 export type OpCode = (typeof Op)[keyof typeof Op]
@@ -38,3 +45,21 @@ export const ExitHow = {
 } as const
 
 export type ExitHowCode = (typeof ExitHow)[keyof typeof ExitHow]
+
+/**
+ * What a domain asks of the process manager (the W_VALUE word of a CALL frame).
+ * Arguments and results are JSON text (protocol/messages.ts).
+ */
+export const Call = {
+  SPAWN: 1,
+  WAIT: 2,
+  KILL: 3,
+  CHILDREN: 4,
+  STATUS: 5,
+  DUP: 6,
+  CLOSE: 7,
+  HANDLES: 8,
+  SPAN: 9,
+} as const
+
+export type CallCode = (typeof Call)[keyof typeof Call]

@@ -1,0 +1,252 @@
+/**
+ * The process tree (Camellia): domains spawned by a domain are its children.
+ *
+ *  - A dead child stays reapable (a zombie) until its parent waits for it; the
+ *    wait frees it (once its cleanup is done).
+ *  - A child spawned `noreap` is detached: never waited for, never blocks its
+ *    parent (wait ignores it, and answers ECHILD when only such children are
+ *    left), freed as soon as it is cleaned.
+ *  - A dead parent whose children still live stays as a tombstone, keeping the
+ *    tree's shape, until the last of them is gone.
+ *  - Orphans (children of a dead parent) are reaped by the runtime: they run on,
+ *    and when they end nobody is left to wait, so they are freed once cleaned.
+ *    Documented policy, tested.
+ *  - Killing a subtree (filicide) stops every descendant, deepest first.
+ *
+ * Domains the runtime (the root) spawned have parent 0. The root never dies while
+ * the runtime is open; rt.wait(d, { reap: true }) reaps one, and until then its
+ * entry is kept for later waits (the Barrelfish behaviour of issue 3).
+ */
+import { KernelError } from '../errors.js'
+import type { ChildExit } from '../protocol/messages.js'
+import type { DomainEntry, DomainTable, TreeState } from './domain_table.js'
+
+export interface TreeLimits {
+  /** Children (living or reapable) one domain may have. */
+  maxChildren: number
+  /** Depth of the tree below the root. */
+  maxDepth: number
+}
+
+/** A node of rt.tree(). */
+export interface TreeNode {
+  id: number
+  program: string
+  state: string
+  tree: TreeState
+  exitCode: number | null
+  children: TreeNode[]
+}
+
+export class ProcessTree {
+  private readonly table: DomainTable
+  readonly limits: TreeLimits
+  /** Entries freed so far (for leak checks). */
+  freed = 0
+
+  constructor(table: DomainTable, limits: TreeLimits) {
+    this.table = table
+    this.limits = limits
+  }
+
+  /** Refuse a spawn that would break the limits (a spawn bomb stops here). */
+  checkSpawn(parent: DomainEntry | null): void {
+    if (parent === null) return
+    if (!parent.alive) {
+      throw new KernelError('DOMAIN_NOT_RUNNING', `domain ${parent.id} is ${parent.state}`)
+    }
+    if (parent.children.size >= this.limits.maxChildren) {
+      throw new KernelError(
+        'SPAWN_LIMIT',
+        `domain ${parent.id} already has ${parent.children.size} children (limit ${this.limits.maxChildren})`,
+      )
+    }
+    if (parent.depth + 1 > this.limits.maxDepth) {
+      throw new KernelError('SPAWN_LIMIT', `tree depth limit ${this.limits.maxDepth} reached`)
+    }
+  }
+
+  /** Record a confirmed child under its parent. */
+  link(child: DomainEntry): void {
+    const parent = this.parentOf(child)
+    if (parent !== undefined) parent.children.add(child.id)
+  }
+
+  parentOf(e: DomainEntry): DomainEntry | undefined {
+    return e.parentId === 0 ? undefined : this.table.get(e.parentId)
+  }
+
+  /** Nobody will ever wait for `e`: detached, or its parent is gone or dying. */
+  private orphaned(e: DomainEntry): boolean {
+    if (e.noreap) return true
+    if (e.parentId === 0) return false
+    const p = this.table.get(e.parentId)
+    return p === undefined || !p.alive
+  }
+
+  treeState(e: DomainEntry): TreeState {
+    if (e.alive) return 'alive'
+    if (e.children.size > 0) return 'tombstone'
+    return this.orphaned(e) || e.reaped ? 'detached' : 'zombie'
+  }
+
+  /** The domain reached STOPPED: answer a parent waiting for any child; free its dead orphans. */
+  onStopped(e: DomainEntry): void {
+    const parent = this.parentOf(e)
+    if (parent !== undefined && !e.noreap && !e.reaped && parent.childWaiters.length > 0) {
+      parent.childWaiters.shift()!(e)
+    }
+    // Its children are orphans now: the dead ones can go (the living go when they end).
+    for (const id of [...e.children]) {
+      const c = this.table.get(id)
+      if (c !== undefined) this.tryFree(c)
+    }
+    // A parent waiting for any child with none left to end is answered ECHILD.
+    if (parent !== undefined) this.settleChildWaiters(parent)
+    this.tryFree(e)
+  }
+
+  onCleaned(e: DomainEntry): void {
+    this.tryFree(e)
+  }
+
+  /** Free `e` if it is dead, cleaned, childless and nobody will wait for it. */
+  tryFree(e: DomainEntry): void {
+    if (e.state !== 'CLEANED' || e.children.size > 0) return
+    if (!e.reaped && !this.orphaned(e)) return
+    if (this.table.get(e.id) !== e) return
+    this.table.delete(e.id)
+    this.freed++
+    const parent = this.parentOf(e)
+    if (parent !== undefined) {
+      parent.children.delete(e.id)
+      parent.handles.closeAll(e.id)
+      // A tombstone whose last child is gone goes too.
+      if (!parent.alive) this.tryFree(parent)
+    }
+  }
+
+  /** Collect a dead child's exit status and let it be freed. */
+  private reap(parent: DomainEntry, child: DomainEntry): ChildExit {
+    child.reaped = true
+    const handle = parent.handles.find(child.id) ?? -1
+    const r = child.waitResult()
+    const out: ChildExit = {
+      handle,
+      domainId: child.id,
+      exitCode: r.status === 'running' ? 0 : r.exitCode,
+      reason: r.status === 'running' ? 'exited' : r.reason,
+    }
+    if (r.status !== 'running' && r.error !== undefined) out.error = r.error
+    this.tryFree(child)
+    return out
+  }
+
+  private reapable(parent: DomainEntry): DomainEntry | undefined {
+    for (const id of parent.children) {
+      const c = this.table.get(id)
+      if (c !== undefined && !c.alive && !c.noreap && !c.reaped) return c
+    }
+    return undefined
+  }
+
+  private hasWaitableChild(parent: DomainEntry): boolean {
+    for (const id of parent.children) {
+      const c = this.table.get(id)
+      if (c !== undefined && !c.noreap && !c.reaped) return true
+    }
+    return false
+  }
+
+  /** Answer ECHILD to any-child waiters that can no longer be satisfied. */
+  private settleChildWaiters(parent: DomainEntry): void {
+    if (parent.childWaiters.length === 0 || this.hasWaitableChild(parent)) return
+    for (const w of parent.childWaiters.splice(0)) w(parent)
+  }
+
+  /**
+   * ctx.wait: for one child (`child` given) or any child. Answers at once with a
+   * reapable child, ECHILD when there is nothing to wait for, null under nohang.
+   */
+  waitChild(
+    parent: DomainEntry,
+    child: DomainEntry | null,
+    nohang: boolean,
+  ): Promise<ChildExit | null> {
+    if (child !== null) {
+      if (child.parentId !== parent.id || child.noreap) {
+        return Promise.reject(
+          new KernelError('ECHILD', `domain ${child.id} is not a waitable child of ${parent.id}`),
+        )
+      }
+      if (child.reaped)
+        return Promise.reject(new KernelError('ECHILD', `domain ${child.id} was already reaped`))
+      if (!child.alive) return Promise.resolve(this.reap(parent, child))
+      if (nohang) return Promise.resolve(null)
+      return new Promise((resolve, reject) =>
+        child.onStopped.push(() => {
+          if (child.reaped)
+            reject(new KernelError('ECHILD', `domain ${child.id} was reaped by another wait`))
+          else resolve(this.reap(parent, child))
+        }),
+      )
+    }
+    const ready = this.reapable(parent)
+    if (ready !== undefined) return Promise.resolve(this.reap(parent, ready))
+    if (!this.hasWaitableChild(parent)) {
+      return Promise.reject(
+        new KernelError('ECHILD', `domain ${parent.id} has no child to wait for`),
+      )
+    }
+    if (nohang) return Promise.resolve(null)
+    return new Promise((resolve, reject) =>
+      parent.childWaiters.push((c) => {
+        if (c === parent)
+          reject(new KernelError('ECHILD', `domain ${parent.id} has no child left to wait for`))
+        else resolve(this.reap(parent, c))
+      }),
+    )
+  }
+
+  /** The root reaps one of its own children (rt.wait with reap). */
+  reapByRoot(e: DomainEntry): void {
+    if (e.parentId !== 0 || e.alive) return
+    e.reaped = true
+    this.tryFree(e)
+  }
+
+  /** Descendants of `e`, deepest first (the order filicide stops them in). */
+  descendantsDeepestFirst(e: DomainEntry): DomainEntry[] {
+    const out: DomainEntry[] = []
+    const visit = (d: DomainEntry): void => {
+      for (const id of d.children) {
+        const c = this.table.get(id)
+        if (c !== undefined) visit(c)
+      }
+      out.push(d)
+    }
+    for (const id of e.children) {
+      const c = this.table.get(id)
+      if (c !== undefined) visit(c)
+    }
+    return out
+  }
+
+  /** The whole tree below the root, for display. */
+  tree(): TreeNode[] {
+    const node = (e: DomainEntry): TreeNode => ({
+      id: e.id,
+      program: e.program,
+      state: e.state,
+      tree: this.treeState(e),
+      exitCode: e.exitCode,
+      children: [...e.children]
+        .map((id) => this.table.get(id))
+        .filter((c): c is DomainEntry => c !== undefined)
+        .map(node),
+    })
+    const roots: TreeNode[] = []
+    for (const e of this.table.values()) if (e.parentId === 0) roots.push(node(e))
+    return roots
+  }
+}
