@@ -33,6 +33,11 @@ export type KernelErrorCode =
   | 'HANDLE_TABLE_FULL'
   | 'BAD_HANDLE'
   | 'SPAWN_LIMIT'
+  // supervision (MINIX RS)
+  | 'SERVICE_EXISTS'
+  | 'SERVICE_NOTFOUND'
+  | 'INIT_TIMEOUT'
+  | 'GAVE_UP'
 
 export interface KernelErrorOptions {
   cause?: unknown

@@ -62,6 +62,8 @@ interface Dispatcher {
   state: 'running' | 'stopped'
   program: string
   ac: AbortController
+  /** Graceful stop request (TERM). */
+  term: AbortController
 }
 
 /** A reply that found the reply ring full waits here, in order (spawnd's own TX_BUSY). */
@@ -180,6 +182,14 @@ class Spawnd {
         const wasRunning = d.state === 'running'
         this.stopDispatcher(d)
         return this.reply(tag, null, wasRunning ? 1 : 0, null)
+      }
+      case Op.TERM: {
+        const d = this.byDomain.get(domainId)
+        if (d === undefined) {
+          return this.reply(tag, 'DOMAIN_NOTFOUND', 0, `no dispatcher of domain ${domainId}`)
+        }
+        if (d.state === 'running') d.term.abort()
+        return this.reply(tag, null, d.state === 'running' ? 1 : 0, null)
       }
       case Op.CLEANUP: {
         const d = this.byDomain.get(domainId)
@@ -311,6 +321,7 @@ class Spawnd {
       state: 'running',
       program: req.url,
       ac: new AbortController(),
+      term: new AbortController(),
     }
     this.ps.set(id, d)
     this.byDomain.set(domainId, d)
@@ -325,6 +336,7 @@ class Spawnd {
       domainId,
       program: req.url,
       signal: d.ac.signal,
+      stopSignal: d.term.signal,
       onExit: (code) => this.finish(d, ExitHow.EXIT_CALLED, code, null),
       call: (op, args) => this.call(d, op, args),
     })

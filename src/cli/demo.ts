@@ -5,7 +5,8 @@
  * crashes on purpose, pipelined pings), with a live view of every core.
  */
 import type { Command } from 'commander'
-import { boot, type Runtime } from '../kernel/runtime.js'
+import { boot } from '../index.js'
+import type { Runtime } from '../kernel/runtime.js'
 import type { DomainCap } from '../kernel/cap.js'
 import type { DomainState, ExitReason } from '../kernel/domain_table.js'
 import {

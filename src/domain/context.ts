@@ -66,6 +66,15 @@ export interface DomainContext {
   /** Fires when the domain is killed (or another dispatcher of it ends it). */
   readonly signal: AbortSignal
   /**
+   * Fires when the runtime asks the domain to stop gracefully (a service going
+   * down, shutdown): return from main soon; a kill follows after a timeout.
+   */
+  readonly stopSignal: AbortSignal
+  /** Tell the supervisor this service finished initialising (MINIX RS's init-ready). */
+  ready(): Promise<void>
+  /** Beat: a supervised domain that stops beating is judged hung and restarted. */
+  heartbeat(): Promise<void>
+  /**
    * End the whole domain now with `code` (every dispatcher on every core), as
    * Barrelfish's exit(): it does not return; it throws DomainExit to unwind main.
    */
@@ -108,6 +117,7 @@ export interface ContextInit {
   /** The program's own URL: relative programs given to ctx.spawn resolve against it. */
   program: string
   signal: AbortSignal
+  stopSignal: AbortSignal
   onExit: (code: number) => void
   call: CallPort
 }
@@ -133,6 +143,13 @@ export function makeContext(init: ContextInit): DomainContext {
     core: init.core,
     domainId: init.domainId,
     signal: init.signal,
+    stopSignal: init.stopSignal,
+    async ready(): Promise<void> {
+      await call(Call.READY, {})
+    },
+    async heartbeat(): Promise<void> {
+      await call(Call.HEARTBEAT, {})
+    },
     exit(code = 0): never {
       const c = Number.isInteger(code) ? code : 1
       init.onExit(c)

@@ -146,6 +146,15 @@ export async function handleCall(
     case Call.CLOSE:
       caller.handles.close(handleOf(obj(raw)))
       return null
+    case Call.READY:
+      if (!caller.ready) {
+        caller.ready = true
+        pm.events.publish({ type: 'ready', domainId: caller.id })
+      }
+      return null
+    case Call.HEARTBEAT:
+      caller.lastBeat = Date.now()
+      return null
     case Call.HANDLES:
       return caller.handles.list() satisfies HandleInfo[]
     default:

@@ -57,6 +57,10 @@ export interface DomainStatus {
   resourceCores: number[]
   numSpawndsRunning: number
   numSpawndsResources: number
+  /** It called ctx.ready(). */
+  ready: boolean
+  /** Milliseconds since its last ctx.heartbeat() (or its start). */
+  lastBeatAgoMs: number
   exitCode: number | null
   reason: ExitReason | null
   error: ErrorText | null
@@ -80,6 +84,10 @@ export class DomainEntry {
   readonly children = new Set<number>()
   /** Its parent (or the root) has collected its exit status. */
   reaped = false
+  /** It called ctx.ready() (the init-ready handshake). */
+  ready = false
+  /** Date.now() of its last ctx.heartbeat() (or of its start). */
+  lastBeat = Date.now()
   state: DomainState = 'RUNNING'
   /** Cores running a dispatcher, including ones whose span is not yet answered. */
   readonly running = new Set<number>()
@@ -148,6 +156,8 @@ export class DomainEntry {
       resourceCores: [...this.resources].sort((a, b) => a - b),
       numSpawndsRunning: this.running.size,
       numSpawndsResources: this.resources.size,
+      ready: this.ready,
+      lastBeatAgoMs: Date.now() - this.lastBeat,
       exitCode: this.exitCode,
       reason: this.reason,
       error: this.error,

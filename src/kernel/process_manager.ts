@@ -37,6 +37,7 @@ import { DomainEntry, DomainTable, type WaitResult } from './domain_table.js'
 import { HandleTable } from './handles.js'
 import { ProcessTree, type TreeLimits } from './process_tree.js'
 import { handleCall } from './calls.js'
+import { RuntimeEvents } from './events.js'
 import type { ReplyHandler } from './receive_queue.js'
 import type { SpawndState } from './spawnd_state.js'
 
@@ -69,6 +70,8 @@ export class ProcessManager {
   readonly tree: ProcessTree
   readonly maxHandles: number
   readonly maxArgBytes: number
+  /** Lifecycle events for the embedding server (and the supervisor). */
+  readonly events = new RuntimeEvents()
   private nextCore = 0
 
   /** `onRequest` is called after every request is queued: the runtime schedules a flush. */
@@ -92,7 +95,13 @@ export class ProcessManager {
     if (key !== BOOT_KEY) {
       throw new KernelError('NOT_PROC_MNGR', 'only the runtime boot path may register a spawnd')
     }
-    if (this.spawnds[s.core] !== undefined) {
+    const old = this.spawnds[s.core]
+    if (old !== undefined && old.health === 'failed') {
+      // The reincarnation path: a fresh spawnd on the number of a failed core.
+      this.spawnds[s.core] = s
+      return
+    }
+    if (old !== undefined) {
       throw new KernelError('SPAWND_EXISTS', `core ${s.core} already has a spawnd`)
     }
     this.spawnds[s.core] = s
@@ -261,6 +270,13 @@ export class ProcessManager {
         )
         this.table.add(e)
         this.tree.link(e)
+        this.events.publish({
+          type: 'spawned',
+          domainId: id,
+          core,
+          program: url,
+          parent: parent === null ? null : parent.id,
+        })
         resolve(e)
       })
       // Counted only once sent: a refused request (FRAME_TOO_LARGE) has no answer to wait for.
@@ -330,6 +346,24 @@ export class ProcessManager {
     return new Promise((resolve) => e.onStopped.push(() => resolve(e.waitResult())))
   }
 
+  /**
+   * Ask every dispatcher of a running domain to stop gracefully (TERM: its
+   * stopSignal fires). Resolves when every core has been told; the domain ends
+   * when its main returns (or when the caller kills it after a timeout).
+   */
+  term(e: DomainEntry): Promise<void> {
+    if (e.state !== 'RUNNING') return Promise.resolve()
+    const cores = [...e.running].filter((c) => !e.spanning.has(c))
+    return Promise.all(
+      cores.map(
+        (core) =>
+          new Promise<void>((resolve) =>
+            this.send(this.spawnds[core], Op.TERM, e.id, 0, null, () => resolve()),
+          ),
+      ),
+    ).then(() => undefined)
+  }
+
   /** Resolves once the domain is CLEANED. */
   cleaned(e: DomainEntry): Promise<void> {
     if (e.state === 'CLEANED') return Promise.resolve()
@@ -357,6 +391,7 @@ export class ProcessManager {
     if (e.state !== 'STOP_PEND' || e.running.size > 0) return
     e.state = 'STOPPED'
     for (const done of e.onStopped.splice(0)) done()
+    this.publishStopped(e)
     this.tree.onStopped(e)
     if (e.resources.size === 0) return this.markCleaned(e)
     for (const core of [...e.resources]) {
@@ -367,9 +402,24 @@ export class ProcessManager {
     }
   }
 
+  private publishStopped(e: DomainEntry): void {
+    const exitCode = e.exitCode ?? 0
+    if (e.reason === 'killed') {
+      this.events.publish({ type: 'killed', domainId: e.id, exitCode })
+      return
+    }
+    const reason = e.reason ?? 'exited'
+    if (e.error !== null) {
+      this.events.publish({ type: 'exited', domainId: e.id, exitCode, reason, error: e.error })
+    } else {
+      this.events.publish({ type: 'exited', domainId: e.id, exitCode, reason })
+    }
+  }
+
   private markCleaned(e: DomainEntry): void {
     e.state = 'CLEANED'
     for (const done of e.onCleaned.splice(0)) done()
+    this.events.publish({ type: 'cleaned', domainId: e.id })
     this.tree.onCleaned(e)
   }
 
@@ -435,10 +485,11 @@ export class ProcessManager {
    * A core's worker died or hung: answer everything queued for it with
    * CORE_FAILED, and stop every domain that had a dispatcher there.
    */
-  coreFailed(core: number, health: 'failed' | 'down'): void {
+  coreFailed(core: number, health: 'failed' | 'down', why = 'worker ended'): void {
     const s = this.spawnds[core]
     if (s === undefined || s.health !== 'up') return
     s.health = health
+    if (health === 'failed') this.events.publish({ type: 'core-failed', core, why })
     s.sendQueue.drainAll()
     const code = health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED
     for (const h of s.receiveQueue.takeAll()) h(code, 0, null)

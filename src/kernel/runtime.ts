@@ -14,20 +14,18 @@
  *
  * The main thread never blocks in Atomics.wait.
  */
-import { availableParallelism } from 'node:os'
 import { resolve as resolvePath } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { Worker } from 'node:worker_threads'
-import { randomInt } from 'node:crypto'
+import type { Worker } from 'node:worker_threads'
 import { KernelError } from '../errors.js'
-import { Channel } from '../ring/channel.js'
-import { DEFAULT_SPIN, DOORBELL_BYTES, Doorbell } from '../ring/doorbell.js'
+import type { Doorbell } from '../ring/doorbell.js'
 import type { PsEntry } from '../protocol/messages.js'
 import type { DomainCap } from './cap.js'
 import type { DomainStatus, WaitResult } from './domain_table.js'
 import type { TreeNode } from './process_tree.js'
 import { BOOT_KEY, ProcessManager } from './process_manager.js'
-import { SpawndState, type SpawndHealth } from './spawnd_state.js'
+import type { SpawndState, SpawndHealth } from './spawnd_state.js'
+import type { RuntimeEvents } from './events.js'
 
 export interface BootOptions {
   /** Number of cores (spawnd workers). Default: os.availableParallelism(). */
@@ -94,8 +92,6 @@ export interface CoreStats {
   lastSeenAgoMs: number
 }
 
-const SPAWND_URL = new URL('../../workers/spawnd.js', import.meta.url)
-
 function noop(): void {}
 
 function immediate(): Promise<void> {
@@ -106,7 +102,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let t: NodeJS.Timeout | undefined
   const timer = new Promise<'timeout'>((resolve) => {
     t = setTimeout(() => resolve('timeout'), ms)
@@ -114,8 +110,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
   return Promise.race([p, timer]).finally(() => clearTimeout(t))
 }
 
-
-function positiveInt(name: string, v: number | undefined, dflt: number): number {
+export function positiveInt(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
     throw new RangeError(`${name} must be a positive integer, got ${String(v)}`)
@@ -137,6 +132,8 @@ export class Runtime {
   private shutdownPromise: Promise<void> | null = null
   private keepAlive: NodeJS.Timeout | null = null
   private loopDone: Promise<void> = Promise.resolve()
+  private readonly shutdownHooks: (() => Promise<void>)[] = []
+  private startSpawnd: ((core: number) => SpawndState) | null = null
   private readonly anyReply: () => boolean
 
   /** @internal use boot() */
@@ -166,13 +163,87 @@ export class Runtime {
     this.loopDone = this.loop()
   }
 
-  /** @internal boot path */
+  /** @internal boot path: register a spawnd (a fresh one may replace a failed core). */
   register(s: SpawndState): void {
     this.pm.addSpawnd(s, BOOT_KEY)
-    s.worker.on('error', () => this.pm.coreFailed(s.core, 'failed'))
-    s.worker.on('exit', () => {
-      if (!this.closed) this.pm.coreFailed(s.core, this.closing ? 'down' : 'failed')
-    })
+    // A replaced worker's late events must not touch its successor: check identity.
+    const failed = (why: string): void => {
+      if (this.pm.spawnds[s.core] === s && !this.closed) {
+        this.pm.coreFailed(s.core, this.closing ? 'down' : 'failed', why)
+      }
+    }
+    s.worker.on('error', (err: Error) => failed(`worker error: ${err.message}`))
+    s.worker.on('exit', (code: number) => failed(`worker exited with code ${code}`))
+  }
+
+  /** Lifecycle events (EventEmitter and async iterator). */
+  get events(): RuntimeEvents {
+    return this.pm.events
+  }
+
+  /** The worker running `core`'s spawnd: for diagnostics and fault injection. */
+  worker(core: number): Worker {
+    return this.pm.spawnd(core).worker
+  }
+
+  /** Health of every core. */
+  coreHealth(): SpawndHealth[] {
+    return this.pm.spawnds.map((s) => s.health)
+  }
+
+  /** Run `hook` at the start of shutdown, before domains are killed (newest first). */
+  onShutdown(hook: () => Promise<void>): void {
+    this.shutdownHooks.unshift(hook)
+  }
+
+  /**
+   * Declare a core failed (hung: it stopped answering): its worker is ended, every
+   * caller waiting on it answered CORE_FAILED, its domains stopped ('core-failed').
+   */
+  async failCore(core: number, why: string): Promise<void> {
+    const s = this.pm.spawnd(core)
+    this.pm.coreFailed(core, 'failed', why)
+    s.chan.close()
+    await s.worker.terminate()
+  }
+
+  /**
+   * Start a fresh spawnd on a failed core's number (the reincarnation path).
+   * Resolves once it answered a ping.
+   */
+  async restartCore(core: number): Promise<void> {
+    this.checkOpen('restartCore')
+    const old = this.pm.spawnd(core)
+    if (old.health !== 'failed') {
+      throw new KernelError('SPAWND_EXISTS', `core ${core} is ${old.health}, not failed`)
+    }
+    if (this.startSpawnd === null) throw new KernelError('SHUTDOWN', 'no boot path')
+    this.register(this.startSpawnd(core))
+    await this.pm.ping(core)
+  }
+
+  /** @internal the boot path's spawnd factory (for restartCore). */
+  setSpawndFactory(f: (core: number) => SpawndState): void {
+    this.startSpawnd = f
+  }
+
+  /**
+   * Stop a domain gracefully: its stopSignal fires on every core; if it has not
+   * ended within `graceMs`, it is killed. Resolves once it has stopped.
+   */
+  async terminate(d: DomainCap, graceMs: number): Promise<WaitResult> {
+    const e = this.pm.lookup(d)
+    if (e.state === 'RUNNING') {
+      await this.pm.term(e)
+      const r = await withTimeout(this.pm.wait(e, false), graceMs)
+      if (r === 'timeout' && e.state === 'RUNNING') await this.pm.kill(e)
+    }
+    return this.pm.wait(e, false)
+  }
+
+  /** Drain every reply ring now (the supervisor does before judging silence). */
+  pollReplies(): void {
+    this.drainAll()
   }
 
   // ------------------------------------------------------------------ pump
@@ -386,6 +457,13 @@ export class Runtime {
     this.closing = true
     const deadline = Date.now() + this.shutdownTimeoutMs
     const left = (): number => Math.max(0, deadline - Date.now())
+    // Hooks first (the supervisor stops services in reverse start order).
+    for (const hook of this.shutdownHooks) {
+      await withTimeout(
+        hook().catch(() => undefined),
+        left(),
+      )
+    }
     // Spawns already sent will be answered; a domain they create must be stopped too.
     while (this.pm.pendingSpawns > 0 && left() > 0) await sleep(1)
     const stopping: Promise<void>[] = []
@@ -408,10 +486,11 @@ export class Runtime {
     await this.loopDone
     if (this.keepAlive !== null) clearInterval(this.keepAlive)
     this.keepAlive = null
+    this.pm.events.end()
   }
 }
 
-function programUrl(program: string | URL): string {
+export function programUrl(program: string | URL): string {
   if (program instanceof URL) {
     if (program.protocol !== 'file:')
       throw new TypeError(`program URL must be file:, got ${program.protocol}`)
@@ -422,66 +501,4 @@ function programUrl(program: string | URL): string {
   }
   if (program.startsWith('file:')) return new URL(program).href
   return pathToFileURL(resolvePath(program)).href
-}
-
-/** Start a runtime: one spawnd worker per core, each answering a first ping. */
-export async function boot(opts: BootOptions = {}): Promise<Runtime> {
-  const cores = positiveInt('cores', opts.cores, availableParallelism())
-  const full = {
-    cores,
-    ringCapacity: positiveInt('ringCapacity', opts.ringCapacity, 65536),
-    replyRingCapacity: positiveInt('replyRingCapacity', opts.replyRingCapacity, 1 << 20),
-    maxDispatchers: positiveInt('maxDispatchers', opts.maxDispatchers, 1024),
-    spin: opts.spin ?? DEFAULT_SPIN,
-    hotSpinMicros: opts.hotSpinMicros ?? 20,
-    maxArgBytes: positiveInt('maxArgBytes', opts.maxArgBytes, 2048),
-    maxChildren: positiveInt('maxChildren', opts.maxChildren, 256),
-    maxDepth: positiveInt('maxDepth', opts.maxDepth, 16),
-    maxHandles: positiveInt('maxHandles', opts.maxHandles, 64),
-    shutdownTimeoutMs: positiveInt('shutdownTimeoutMs', opts.shutdownTimeoutMs, 5000),
-  }
-  const bootTimeoutMs = positiveInt('bootTimeoutMs', opts.bootTimeoutMs, 10_000)
-  if (full.spin < 0 || !Number.isInteger(full.spin))
-    throw new RangeError('spin must be a non-negative integer')
-  if (full.hotSpinMicros < 0) throw new RangeError('hotSpinMicros must be non-negative')
-  const bellBuffer = new SharedArrayBuffer(DOORBELL_BYTES)
-  const mainBell = Doorbell.init(bellBuffer, 0)
-  const rt = new Runtime(full, mainBell)
-  // The process manager's secret, stamped on every request.
-  const token = randomInt(1, 0x7fffffff)
-  for (let core = 0; core < cores; core++) {
-    const chan = Channel.create({
-      capacity: full.ringCapacity,
-      replyCapacity: full.replyRingCapacity,
-      spin: full.spin,
-    })
-    const worker = new Worker(SPAWND_URL, {
-      workerData: {
-        core,
-        channel: chan.buffer,
-        mainBell: bellBuffer,
-        mainBellOffset: 0,
-        token,
-        maxDispatchers: full.maxDispatchers,
-        spin: full.spin,
-      },
-      name: `spawnd-${core}`,
-    })
-    rt.register(new SpawndState(core, chan, worker, token))
-  }
-  rt.start()
-  const up = await withTimeout(
-    Promise.all(Array.from({ length: cores }, (_, core) => rt.ping(core))).then(
-      () => 'up' as const,
-      (err: unknown) => err,
-    ),
-    bootTimeoutMs,
-  )
-  if (up !== 'up') {
-    await rt.shutdown()
-    if (up === 'timeout')
-      throw new KernelError('TIMEOUT', `spawnds did not answer within ${bootTimeoutMs} ms`)
-    throw KernelError.push(up, 'INVALID_SPAWND', 'a spawnd failed to boot')
-  }
-  return rt
 }

@@ -27,6 +27,10 @@ const WIRE: readonly KernelErrorCode[] = [
   'HANDLE_TABLE_FULL',
   'BAD_HANDLE',
   'SPAWN_LIMIT',
+  'SERVICE_EXISTS',
+  'SERVICE_NOTFOUND',
+  'INIT_TIMEOUT',
+  'GAVE_UP',
 ]
 
 export const ERR_OK = 0

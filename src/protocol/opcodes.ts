@@ -22,6 +22,8 @@ export const Op = {
   STATUS: 6,
   /** Stop the spawnd loop; the worker ends. */
   SHUTDOWN: 7,
+  /** Ask this core's dispatcher of a domain to stop gracefully (its stopSignal fires). */
+  TERM: 9,
   /** process manager -> spawnd: the answer to a domain's CALL (tag = the call's tag). */
   RESULT: 8,
   /** spawnd -> process manager: the answer to the request with this tag. */
@@ -60,6 +62,10 @@ export const Call = {
   CLOSE: 7,
   HANDLES: 8,
   SPAN: 9,
+  /** The init-ready handshake of a service (MINIX RS). */
+  READY: 10,
+  /** A domain's heartbeat (Genode counts the skipped ones). */
+  HEARTBEAT: 11,
 } as const
 
 export type CallCode = (typeof Call)[keyof typeof Call]

@@ -1,0 +1,133 @@
+/**
+ * Core supervision: every spawnd is pinged once a period; a core with a ping
+ * outstanding that has not answered anything for more than two periods is hung
+ * (MINIX RS: dead when now - lastAlive > 2 x period with a ping pending). A
+ * domain stuck in a synchronous loop freezes its whole worker, so this is how it
+ * shows. A hung core's worker is ended; a dead one (uncaught error, process.exit
+ * inside a domain, terminate() from outside) is the same fault. Either way a fresh
+ * spawnd is started on the same core number, paced by the backoff and intensity
+ * limits, and the core is given up on past them.
+ */
+import type { Runtime } from '../kernel/runtime.js'
+import type { RuntimeEvent } from '../kernel/events.js'
+import { RestartPacer, type RestartLimits } from './backoff.js'
+
+interface CoreWatch {
+  pinging: boolean
+  pacer: RestartPacer
+  upSince: number
+  timer: NodeJS.Timeout | null
+  gaveUp: boolean
+  restarts: number
+}
+
+export class CoreMonitor {
+  private readonly watches: CoreWatch[] = []
+  private readonly tick: NodeJS.Timeout
+  private stopped = false
+  private readonly onFailed: (ev: RuntimeEvent) => void
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly periodMs: number,
+    limits: RestartLimits,
+  ) {
+    for (let c = 0; c < rt.cores; c++) {
+      this.watches.push({
+        pinging: false,
+        pacer: new RestartPacer(periodMs, limits),
+        upSince: Date.now(),
+        timer: null,
+        gaveUp: false,
+        restarts: 0,
+      })
+    }
+    this.onFailed = (ev) => {
+      if (ev.type === 'core-failed') this.scheduleRestart(ev.core)
+    }
+    rt.events.on('core-failed', this.onFailed)
+    this.tick = setInterval(() => this.check(), periodMs)
+    // The runtime's own handle keeps the process alive; this timer need not.
+    this.tick.unref()
+  }
+
+  private check(): void {
+    if (this.stopped || this.rt.isShutdown) return
+    // Read what has arrived first: a busy main thread must not mistake its own
+    // lateness for a silent core.
+    this.rt.pollReplies()
+    const stats = this.rt.stats()
+    for (const s of stats) {
+      const w = this.watches[s.core]
+      if (s.health !== 'up') continue
+      if (w.pinging && s.lastSeenAgoMs > 2 * this.periodMs) {
+        this.rt.events.publish({ type: 'core-hung', core: s.core, silentMs: s.lastSeenAgoMs })
+        void this.rt.failCore(s.core, `hung: silent for ${s.lastSeenAgoMs} ms`)
+        continue
+      }
+      if (!w.pinging) {
+        w.pinging = true
+        this.rt.ping(s.core).then(
+          () => {
+            w.pinging = false
+          },
+          () => {
+            w.pinging = false
+          },
+        )
+      }
+    }
+  }
+
+  private scheduleRestart(core: number): void {
+    const w = this.watches[core]
+    if (this.stopped || this.rt.isShutdown || w.gaveUp || w.timer !== null) return
+    w.pinging = false
+    const now = Date.now()
+    const v = w.pacer.failed(now, now - w.upSince)
+    if (v.giveUp) {
+      w.gaveUp = true
+      this.rt.events.publish({
+        type: 'gave-up',
+        label: `core:${core}`,
+        restarts: v.restarts,
+        withinMs: w.pacer.withinMs,
+      })
+      return
+    }
+    this.rt.events.publish({
+      type: 'restart-scheduled',
+      label: `core:${core}`,
+      delayMs: v.delayMs,
+      attempt: v.attempt,
+      why: 'core failed',
+    })
+    w.timer = setTimeout(() => {
+      w.timer = null
+      if (this.stopped || this.rt.isShutdown) return
+      this.rt.restartCore(core).then(
+        () => {
+          w.upSince = Date.now()
+          w.restarts++
+          this.rt.events.publish({ type: 'core-restarted', core, attempt: v.attempt })
+        },
+        () => {
+          // The fresh spawnd failed too: that is another failure of the core.
+          if (this.rt.coreHealth()[core] === 'failed') this.scheduleRestart(core)
+        },
+      )
+    }, v.delayMs)
+  }
+
+  /** Restarts of `core` so far. */
+  restartsOf(core: number): number {
+    return this.watches[core]?.restarts ?? 0
+  }
+
+  stop(): void {
+    this.stopped = true
+    clearInterval(this.tick)
+    this.rt.events.off('core-failed', this.onFailed)
+    for (const w of this.watches) if (w.timer !== null) clearTimeout(w.timer)
+  }
+}

@@ -1,0 +1,410 @@
+/**
+ * Services: the reincarnation server's table of labelled, supervised domains
+ * (MINIX 3's RS, with Erlang/OTP's restart policies and PM2's restart rules).
+ *
+ *  - up(label, program, opts) starts one; with `initTimeoutMs` it must call
+ *    ctx.ready() in time (RS's init-ready handshake), else the start failed.
+ *  - When its domain ends, the policy decides: `permanent` always restarts,
+ *    `transient` only after an abnormal end (non-zero exit, a throw, a kill it
+ *    did not ask for, its core failing), `temporary` never. Restarts are paced by
+ *    the MINIX backoff and bounded by the OTP intensity limit, then it gives up
+ *    (state 'failed', a 'gave-up' event).
+ *  - With `heartbeatMs`, a domain that skips more than `maxSkippedBeats` beats
+ *    (Genode counts them) is judged hung, killed, and restarted by its policy.
+ *  - down / restart / refresh / lookup, as RS's `service` command; shutdown stops
+ *    services in reverse start order, each gracefully, killed after its timeout.
+ *
+ * Each restart is a new domain (new id, new capability): lookup(label) always
+ * names the current one.
+ */
+import { KernelError } from '../errors.js'
+import type { DomainCap } from '../kernel/cap.js'
+import type { WaitResult } from '../kernel/domain_table.js'
+import { programUrl, type Runtime } from '../kernel/runtime.js'
+import { RestartPacer, type RestartLimits } from './backoff.js'
+
+export type RestartPolicy = 'permanent' | 'transient' | 'temporary'
+
+export type ServiceState = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped' | 'failed'
+
+export interface ServiceOptions extends RestartLimits {
+  /** Preferred core; another core that is up is used while it is down. */
+  core?: number
+  argv?: string[]
+  env?: Record<string, string>
+  /** Default 'permanent'. */
+  restart?: RestartPolicy
+  /** When set, the domain must call ctx.ready() within this many ms of starting. */
+  initTimeoutMs?: number
+  /** When set, the domain must call ctx.heartbeat() this often. */
+  heartbeatMs?: number
+  /** Beats it may skip before it is judged hung. Default 3. */
+  maxSkippedBeats?: number
+  /** Grace between the stop request and the kill, on down/restart/shutdown. Default 2000 ms. */
+  stopTimeoutMs?: number
+}
+
+export interface ServiceInfo {
+  label: string
+  program: string
+  state: ServiceState
+  policy: RestartPolicy
+  /** The current incarnation, or null between incarnations. */
+  domain: DomainCap | null
+  /** Restarts so far (by policy, not by restart()/refresh()). */
+  restarts: number
+  /** How the last incarnation ended. */
+  lastExit: WaitResult | null
+}
+
+class Service {
+  state: ServiceState = 'starting'
+  domain: DomainCap | null = null
+  restarts = 0
+  lastExit: WaitResult | null = null
+  timer: NodeJS.Timeout | null = null
+  startedAt = 0
+  /** Bumped on every incarnation; a stale incarnation's callbacks do nothing. */
+  generation = 0
+  /** Cache-busting suffix for refresh(): a fresh module instance. */
+  version = 0
+  readonly pacer: RestartPacer
+  /** up()'s promise, settled at the first successful start (or on giving up). */
+  firstStart: { resolve: (i: ServiceInfo) => void; reject: (e: Error) => void } | null = null
+
+  constructor(
+    readonly label: string,
+    readonly url: string,
+    readonly opts: ServiceOptions,
+    readonly policy: RestartPolicy,
+    periodMs: number,
+  ) {
+    this.pacer = new RestartPacer(periodMs, opts)
+  }
+
+  programUrl(): string {
+    return this.version === 0 ? this.url : `${this.url}?refresh=${this.version}`
+  }
+}
+
+export class Services {
+  private readonly table = new Map<string, Service>()
+  /** Labels in start order (shutdown walks it backwards). */
+  private order: string[] = []
+  private readonly beatTimer: NodeJS.Timeout
+  private stopped = false
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly periodMs: number,
+  ) {
+    this.beatTimer = setInterval(() => this.checkBeats(), periodMs)
+    this.beatTimer.unref()
+  }
+
+  /** Start a supervised service; resolves once it runs (and, with initTimeoutMs, is ready). */
+  up(label: string, program: string | URL, opts: ServiceOptions = {}): Promise<ServiceInfo> {
+    try {
+      if (typeof label !== 'string' || label.length === 0)
+        throw new TypeError('a service label is a non-empty string')
+      if (this.stopped || this.rt.isShutdown)
+        throw new KernelError('SHUTDOWN', 'the runtime is shut down')
+      if (this.table.has(label))
+        throw new KernelError('SERVICE_EXISTS', `service '${label}' is already up`)
+      const policy = opts.restart ?? 'permanent'
+      if (policy !== 'permanent' && policy !== 'transient' && policy !== 'temporary') {
+        throw new TypeError(
+          `restart policy must be permanent, transient or temporary, got ${String(policy)}`,
+        )
+      }
+      for (const k of ['initTimeoutMs', 'heartbeatMs', 'stopTimeoutMs'] as const) {
+        const v = opts[k]
+        if (v !== undefined && !(typeof v === 'number' && v > 0))
+          throw new RangeError(`${k} must be positive`)
+      }
+      const svc = new Service(label, programUrl(program), opts, policy, this.periodMs)
+      this.table.set(label, svc)
+      this.order.push(label)
+      return new Promise((resolve, reject) => {
+        svc.firstStart = { resolve, reject }
+        void this.start(svc)
+      })
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** Stop a service for good (gracefully, then killed after stopTimeoutMs). */
+  async down(label: string): Promise<void> {
+    const svc = this.get(label)
+    svc.state = 'stopping'
+    svc.generation++
+    if (svc.timer !== null) clearTimeout(svc.timer)
+    svc.timer = null
+    await this.stopDomain(svc)
+    svc.state = 'stopped'
+    this.table.delete(label)
+    this.order = this.order.filter((l) => l !== label)
+    svc.firstStart?.reject(new KernelError('SERVICE_NOTFOUND', `service '${label}' was taken down`))
+    svc.firstStart = null
+    this.rt.events.publish({ type: 'service-down', label })
+  }
+
+  /** Stop the current incarnation and start a fresh one now (backoff reset). */
+  async restart(label: string): Promise<ServiceInfo> {
+    return this.reincarnate(this.get(label), false)
+  }
+
+  /** Like restart, but re-import the program from disk (a new module instance). */
+  async refresh(label: string): Promise<ServiceInfo> {
+    return this.reincarnate(this.get(label), true)
+  }
+
+  lookup(label: string): ServiceInfo | undefined {
+    const svc = this.table.get(label)
+    return svc === undefined ? undefined : this.info(svc)
+  }
+
+  list(): ServiceInfo[] {
+    return this.order.map((l) => this.info(this.table.get(l)!))
+  }
+
+  /** Shutdown: every service down, in reverse start order. */
+  async stopAll(): Promise<void> {
+    for (const label of [...this.order].reverse()) {
+      if (this.table.has(label)) await this.down(label).catch(() => undefined)
+    }
+    this.stopped = true
+    clearInterval(this.beatTimer)
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private get(label: string): Service {
+    const svc = this.table.get(label)
+    if (svc === undefined) throw new KernelError('SERVICE_NOTFOUND', `no service '${label}'`)
+    return svc
+  }
+
+  private info(svc: Service): ServiceInfo {
+    return {
+      label: svc.label,
+      program: svc.url,
+      state: svc.state,
+      policy: svc.policy,
+      domain: svc.domain,
+      restarts: svc.restarts,
+      lastExit: svc.lastExit,
+    }
+  }
+
+  private async reincarnate(svc: Service, refresh: boolean): Promise<ServiceInfo> {
+    svc.generation++
+    if (svc.timer !== null) clearTimeout(svc.timer)
+    svc.timer = null
+    svc.state = 'restarting'
+    await this.stopDomain(svc)
+    svc.pacer.reset()
+    if (refresh) svc.version++
+    return new Promise((resolve, reject) => {
+      const prev = svc.firstStart
+      svc.firstStart = {
+        resolve: (i) => {
+          prev?.resolve(i)
+          resolve(i)
+        },
+        reject: (e) => {
+          prev?.reject(e)
+          reject(e)
+        },
+      }
+      void this.start(svc)
+    })
+  }
+
+  private async stopDomain(svc: Service): Promise<void> {
+    const d = svc.domain
+    svc.domain = null
+    if (d === null) return
+    try {
+      svc.lastExit = await this.rt.terminate(d, svc.opts.stopTimeoutMs ?? 2000)
+    } catch {
+      // Already gone (its core failed, or it was reaped): nothing left to stop.
+    }
+  }
+
+  private coreFor(svc: Service): number | undefined {
+    const want = svc.opts.core
+    if (want === undefined) return undefined
+    return this.rt.coreHealth()[want] === 'up' ? want : undefined
+  }
+
+  /** One incarnation: spawn, handshake, then watch it until it ends. */
+  private async start(svc: Service): Promise<void> {
+    const gen = ++svc.generation
+    svc.state = svc.restarts === 0 && svc.firstStart !== null ? 'starting' : 'restarting'
+    let d: DomainCap
+    try {
+      d = await this.rt.spawn(svc.programUrl(), {
+        core: this.coreFor(svc),
+        argv: svc.opts.argv,
+        env: svc.opts.env,
+      })
+    } catch (err) {
+      if (gen !== svc.generation) return
+      // A program that does not load will not load next time either.
+      if (KernelError.is(err, 'LOAD') || KernelError.is(err, 'SHUTDOWN'))
+        return this.giveUp(svc, err as Error)
+      return this.failed(svc, `spawn failed: ${(err as Error).message}`)
+    }
+    if (gen !== svc.generation) {
+      // Taken down (or restarted) while this incarnation was being spawned.
+      await this.rt.kill(d).catch(() => undefined)
+      return
+    }
+    svc.domain = d
+    svc.startedAt = Date.now()
+    const ended = this.rt.wait(d, { reap: true })
+    if (svc.opts.initTimeoutMs !== undefined) {
+      const ready = await this.awaitReady(d, svc.opts.initTimeoutMs, ended)
+      if (gen !== svc.generation) return
+      if (ready !== 'ready') {
+        if (ready === 'timeout') await this.rt.kill(d).catch(() => undefined)
+        svc.lastExit = await ended
+        svc.domain = null
+        return this.failed(
+          svc,
+          ready === 'timeout'
+            ? `not ready within ${svc.opts.initTimeoutMs} ms`
+            : 'ended before it was ready',
+        )
+      }
+    }
+    svc.state = 'running'
+    this.rt.events.publish({ type: 'service-up', label: svc.label, domainId: d.id })
+    if (svc.restarts > 0) {
+      this.rt.events.publish({
+        type: 'restarted',
+        label: svc.label,
+        domainId: d.id,
+        attempt: svc.restarts,
+      })
+    }
+    svc.firstStart?.resolve(this.info(svc))
+    svc.firstStart = null
+    const r = await ended
+    if (gen !== svc.generation) return
+    svc.lastExit = r
+    svc.domain = null
+    if (r.status === 'running') return
+    const abnormal = r.reason !== 'exited' || r.exitCode !== 0
+    if (svc.policy === 'temporary' || (svc.policy === 'transient' && !abnormal)) {
+      svc.state = 'stopped'
+      return
+    }
+    this.failed(svc, `ended: ${r.reason} (exit code ${r.exitCode})`)
+  }
+
+  /** Resolves 'ready' when the domain calls ctx.ready(), 'ended' if it ends first, or 'timeout'. */
+  private awaitReady(
+    d: DomainCap,
+    ms: number,
+    ended: Promise<WaitResult>,
+  ): Promise<'ready' | 'ended' | 'timeout'> {
+    return new Promise((resolve) => {
+      let done = false
+      const finish = (v: 'ready' | 'ended' | 'timeout'): void => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        this.rt.events.off('ready', onReady)
+        resolve(v)
+      }
+      const onReady = (ev: { domainId: number }): void => {
+        if (ev.domainId === d.id) finish('ready')
+      }
+      const timer = setTimeout(() => finish('timeout'), ms)
+      this.rt.events.on('ready', onReady)
+      // It may have been ready before we listened.
+      try {
+        if (this.rt.status(d).ready) finish('ready')
+      } catch {
+        finish('ended')
+      }
+      ended.then(
+        () => finish('ended'),
+        () => finish('ended'),
+      )
+    })
+  }
+
+  /** A failure of the current incarnation: restart after the backoff, or give up. */
+  private failed(svc: Service, why: string): void {
+    if (this.stopped || this.rt.isShutdown) return
+    const now = Date.now()
+    const v = svc.pacer.failed(now, svc.startedAt === 0 ? 0 : now - svc.startedAt)
+    if (v.giveUp) {
+      this.rt.events.publish({
+        type: 'gave-up',
+        label: svc.label,
+        restarts: v.restarts,
+        withinMs: svc.pacer.withinMs,
+      })
+      return this.giveUp(
+        svc,
+        new KernelError(
+          'GAVE_UP',
+          `service '${svc.label}' gave up after ${v.restarts} restarts: ${why}`,
+        ),
+      )
+    }
+    svc.state = 'restarting'
+    this.rt.events.publish({
+      type: 'restart-scheduled',
+      label: svc.label,
+      delayMs: v.delayMs,
+      attempt: v.attempt,
+      why,
+    })
+    const gen = svc.generation
+    svc.timer = setTimeout(() => {
+      svc.timer = null
+      if (gen !== svc.generation || this.stopped || this.rt.isShutdown) return
+      svc.restarts++
+      void this.start(svc)
+    }, v.delayMs)
+  }
+
+  private giveUp(svc: Service, err: Error): void {
+    svc.state = 'failed'
+    svc.domain = null
+    svc.firstStart?.reject(err)
+    svc.firstStart = null
+  }
+
+  /** Genode-style heartbeat accounting for services that asked for it. */
+  private checkBeats(): void {
+    if (this.stopped || this.rt.isShutdown) return
+    for (const svc of this.table.values()) {
+      const every = svc.opts.heartbeatMs
+      if (every === undefined || svc.state !== 'running' || svc.domain === null) continue
+      let ago: number
+      try {
+        ago = this.rt.status(svc.domain).lastBeatAgoMs
+      } catch {
+        continue
+      }
+      const skipped = Math.floor(ago / every)
+      if (skipped > (svc.opts.maxSkippedBeats ?? 3)) {
+        this.rt.events.publish({
+          type: 'domain-hung',
+          domainId: svc.domain.id,
+          label: svc.label,
+          skippedBeats: skipped,
+        })
+        // The kill ends the incarnation abnormally; start() applies the policy.
+        void this.rt.kill(svc.domain).catch(() => undefined)
+      }
+    }
+  }
+}
