@@ -160,8 +160,10 @@ export class ProcessManager {
   }
 
   private replyError(err: number, text: string | null, what: string, core: number): KernelError {
-    if (err === ERR_CORE_FAILED)
-      return new KernelError('CORE_FAILED', `${what}: core ${core} failed`)
+    if (err === ERR_CORE_FAILED) {
+      const why = this.spawnds[core]?.failure ?? ''
+      return new KernelError('CORE_FAILED', `${what}: core ${core} failed${why === '' ? '' : ` (${why})`}`)
+    }
     if (err === ERR_SHUTDOWN)
       return new KernelError('SHUTDOWN', `${what}: the runtime is shut down`)
     const code: KernelErrorCode = errFromWire(err)
@@ -477,6 +479,10 @@ export class ProcessManager {
     if (n > 0) {
       s.chan.release()
       s.lastSeen = Date.now()
+    } else if (rx.usedBytes() !== 0) {
+      // poll() passed a wrap marker with no frame after it: release those bytes, or a
+      // reply that needs them never fits and the spawnd's outbox waits forever.
+      s.chan.release()
     }
     return n
   }
@@ -489,6 +495,7 @@ export class ProcessManager {
     const s = this.spawnds[core]
     if (s === undefined || s.health !== 'up') return
     s.health = health
+    s.failure = why
     if (health === 'failed') this.events.publish({ type: 'core-failed', core, why })
     s.sendQueue.drainAll()
     const code = health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED

@@ -19,6 +19,8 @@ export class SpawndState {
   readonly sendQueue = new SendQueue()
   readonly receiveQueue = new ReceiveQueue()
   health: SpawndHealth = 'up'
+  /** Why it failed, once it has (for error messages). */
+  failure = ''
   /** Frames written into the request ring and not yet published. */
   private unpublished = false
   /** Requests sent, replies and notifications received: for the demo and benchmarks. */
@@ -83,9 +85,10 @@ export class SpawndState {
     text: string | null,
   ): boolean {
     const bytes = text === null ? 0 : encodeText(text)
-    if (!writeFrame(this.chan.tx, op, tag, this.token, domainId, arg, bytes)) return false
+    // Published even when it fails: reserve() may have committed a wrap marker, and a
+    // frame that needs the marker's bytes fits only once the spawnd has passed it.
     this.unpublished = true
-    return true
+    return writeFrame(this.chan.tx, op, tag, this.token, domainId, arg, bytes)
   }
 
   /** Move queued requests into the ring while it has room, in order. */
