@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander'
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './output.js'
 import { registerDemo } from './demo.js'
+import { registerStress } from './stress.js'
 
 const program = new Command()
 program
@@ -17,6 +18,7 @@ program
   .exitOverride()
 
 registerDemo(program)
+registerStress(program)
 
 try {
   await program.parseAsync(process.argv)
