@@ -15,7 +15,7 @@ import { workerData } from 'node:worker_threads'
 import { Channel } from '../src/ring/channel.js'
 import { Doorbell } from '../src/ring/doorbell.js'
 import type { SpscRing } from '../src/ring/spsc.js'
-import { Op, ExitHow, type CallCode } from '../src/protocol/opcodes.js'
+import { Op, ExitHow, EXIT_RELEASED, type CallCode } from '../src/protocol/opcodes.js'
 import { ERR_OK, errFromWire, errToWire } from '../src/protocol/errcodes.js'
 import {
   HEADER_BYTES,
@@ -61,9 +61,10 @@ interface Dispatcher {
   domainId: number
   state: 'running' | 'stopped'
   program: string
-  ac: AbortController
+  /** Fired on kill; made only when the domain reads ctx.signal (most never do). */
+  ac: AbortController | null
   /** Graceful stop request (TERM). */
-  term: AbortController
+  term: AbortController | null
 }
 
 /** A reply that found the reply ring full waits here, in order (spawnd's own TX_BUSY). */
@@ -90,6 +91,8 @@ class Spawnd {
   /** The ps table: dispatcher id -> dispatcher; ids from 1, reused after cleanup. */
   private readonly ps = new Map<number, Dispatcher>()
   private readonly byDomain = new Map<number, Dispatcher>()
+  /** Loaded programs' main functions, by URL (ESM caches the modules anyway). */
+  private readonly mains = new Map<string, DomainMain>()
   /** Table slots promised to spawns whose module is still loading. */
   private reserved = 0
   private running = 0
@@ -151,7 +154,9 @@ class Spawnd {
         if (at < 0) break
         this.handle(at)
       }
-      if (n > 0) this.chan.release()
+      // poll() may have passed a wrap marker with no frame after it: release those
+      // bytes too, or a request that needs them never fits (usedBytes is then > 0).
+      if (n > 0 || rx.usedBytes() !== 0) this.chan.release()
     } finally {
       this.inBatch = false
     }
@@ -188,7 +193,7 @@ class Spawnd {
         if (d === undefined) {
           return this.reply(tag, 'DOMAIN_NOTFOUND', 0, `no dispatcher of domain ${domainId}`)
         }
-        if (d.state === 'running') d.term.abort()
+        if (d.state === 'running') d.term?.abort()
         return this.reply(tag, null, d.state === 'running' ? 1 : 0, null)
       }
       case Op.CLEANUP: {
@@ -240,6 +245,10 @@ class Spawnd {
         `dispatcher table of core ${this.core} is full (${this.maxDispatchers})`,
       )
     }
+    // A module already loaded starts at once: import() of a cached module still
+    // costs a promise round and a module-map lookup per spawn.
+    const known = this.mains.get(req.url)
+    if (known !== undefined) return this.start(tag, domainId, req, known)
     this.reserved++
     this.inFlight++
     import(req.url).then(
@@ -249,6 +258,7 @@ class Spawnd {
         if (typeof mod.default !== 'function') {
           return this.reply(tag, 'LOAD', 0, `${req.url} has no default export function main(ctx)`)
         }
+        this.mains.set(req.url, mod.default as DomainMain)
         this.start(tag, domainId, req, mod.default as DomainMain)
       },
       (err: unknown) => {
@@ -320,8 +330,8 @@ class Spawnd {
       domainId,
       state: 'running',
       program: req.url,
-      ac: new AbortController(),
-      term: new AbortController(),
+      ac: null,
+      term: null,
     }
     this.ps.set(id, d)
     this.byDomain.set(domainId, d)
@@ -335,8 +345,8 @@ class Spawnd {
       core: this.core,
       domainId,
       program: req.url,
-      signal: d.ac.signal,
-      stopSignal: d.term.signal,
+      signal: () => (d.ac ??= abortedIf(d.state !== 'running')).signal,
+      stopSignal: () => (d.term ??= new AbortController()).signal,
       onExit: (code) => this.finish(d, ExitHow.EXIT_CALLED, code, null),
       call: (op, args) => this.call(d, op, args),
     })
@@ -355,15 +365,17 @@ class Spawnd {
   private finish(d: Dispatcher, how: number, code: number, err: unknown): void {
     if (d.state !== 'running') return
     this.stopDispatcher(d)
+    this.ps.delete(d.id)
+    this.byDomain.delete(d.domainId)
     const text = err === null ? null : JSON.stringify(errorToText(err))
-    this.send(Op.EXIT, 0, how, d.domainId, code, text)
+    this.send(Op.EXIT, 0, how | EXIT_RELEASED, d.domainId, code, text)
   }
 
   private stopDispatcher(d: Dispatcher): void {
     if (d.state !== 'running') return
     d.state = 'stopped'
     this.running--
-    d.ac.abort(new DomainExit(9))
+    d.ac?.abort(KILLED)
   }
 
   private reply(
@@ -425,6 +437,16 @@ class Spawnd {
     this.tx.publish()
     this.mainBell.ring()
   }
+}
+
+/** One shared abort reason: an Error per stop would capture a stack trace each time. */
+const KILLED = new DomainExit(9)
+
+/** A controller for a signal asked for after the dispatcher stopped comes pre-aborted. */
+function abortedIf(stopped: boolean): AbortController {
+  const ac = new AbortController()
+  if (stopped) ac.abort(KILLED)
+  return ac
 }
 
 function yieldToLoop(): Promise<void> {

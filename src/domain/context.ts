@@ -116,8 +116,9 @@ export interface ContextInit {
   domainId: number
   /** The program's own URL: relative programs given to ctx.spawn resolve against it. */
   program: string
-  signal: AbortSignal
-  stopSignal: AbortSignal
+  /** The kill signal, made on first use (most domains never read it). */
+  signal: () => AbortSignal
+  stopSignal: () => AbortSignal
   onExit: (code: number) => void
   call: CallPort
 }
@@ -142,8 +143,12 @@ export function makeContext(init: ContextInit): DomainContext {
     env,
     core: init.core,
     domainId: init.domainId,
-    signal: init.signal,
-    stopSignal: init.stopSignal,
+    get signal(): AbortSignal {
+      return init.signal()
+    },
+    get stopSignal(): AbortSignal {
+      return init.stopSignal()
+    },
     async ready(): Promise<void> {
       await call(Call.READY, {})
     },

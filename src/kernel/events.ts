@@ -62,6 +62,14 @@ export class RuntimeEvents extends EventEmitter {
 
   /** @internal emit a lifecycle event with its timestamp. */
   publish(input: EventInput): void {
+    // Nobody listening: skip building the event (spawns publish three each).
+    if (
+      this.iterators.size === 0 &&
+      this.listenerCount(input.type) === 0 &&
+      this.listenerCount('event') === 0
+    ) {
+      return
+    }
     const ev = { ...input, time: Date.now() } as RuntimeEvent
     for (const q of this.iterators) q.push(ev)
     // No 'error' type exists, so an unlistened event is simply dropped.

@@ -49,6 +49,13 @@ export const ExitHow = {
 export type ExitHowCode = (typeof ExitHow)[keyof typeof ExitHow]
 
 /**
+ * Flag or'ed into EXIT's how-word: the spawnd already freed this dispatcher's
+ * entry, so the core needs no CLEANUP for it. A dispatcher that ends by itself
+ * releases itself; this saves a round trip per short-lived domain.
+ */
+export const EXIT_RELEASED = 0x100
+
+/**
  * What a domain asks of the process manager (the W_VALUE word of a CALL frame).
  * Arguments and results are JSON text (protocol/messages.ts).
  */
