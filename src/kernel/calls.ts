@@ -75,17 +75,28 @@ async function spawn(pm: ProcessManager, caller: DomainEntry, raw: unknown): Pro
     table = new HandleTable(pm.maxHandles)
     for (const id of targets) table.add(id)
   }
+  let handle = -1
+  let full: unknown = null
   const child = await pm.spawn(core, a.url, argv, env, caller, {
     noreap: a.noreap === true,
     handles: table,
+    // Named the moment it is linked: a detached child may end and be freed (its
+    // handles closed) before this function resumes, and a handle added after that
+    // would name a freed entry forever, a slot leaked.
+    onLink: (e) => {
+      try {
+        handle = caller.handles.add(e.id)
+      } catch (err) {
+        full = err
+      }
+    },
   })
-  try {
-    return caller.handles.add(child.id)
-  } catch (err) {
+  if (full !== null) {
     // Raced to a full table: do not leave a child the parent cannot name.
     await pm.kill(child).catch(() => undefined)
-    throw err
+    throw full
   }
+  return handle
 }
 
 export async function handleCall(

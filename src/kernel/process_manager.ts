@@ -31,7 +31,7 @@ import {
   word,
 } from '../protocol/frame.js'
 import { errorFromText, errorToText, type ErrorText, type PsEntry } from '../protocol/messages.js'
-import { ExitHow, Op } from '../protocol/opcodes.js'
+import { EXIT_RELEASED, ExitHow, Op } from '../protocol/opcodes.js'
 import { looksLikeCap, mintToken } from './cap.js'
 import { DomainEntry, DomainTable, type WaitResult } from './domain_table.js'
 import { HandleTable } from './handles.js'
@@ -162,7 +162,10 @@ export class ProcessManager {
   private replyError(err: number, text: string | null, what: string, core: number): KernelError {
     if (err === ERR_CORE_FAILED) {
       const why = this.spawnds[core]?.failure ?? ''
-      return new KernelError('CORE_FAILED', `${what}: core ${core} failed${why === '' ? '' : ` (${why})`}`)
+      return new KernelError(
+        'CORE_FAILED',
+        `${what}: core ${core} failed${why === '' ? '' : ` (${why})`}`,
+      )
     }
     if (err === ERR_SHUTDOWN)
       return new KernelError('SHUTDOWN', `${what}: the runtime is shut down`)
@@ -246,7 +249,12 @@ export class ProcessManager {
     argv: string[],
     env: Record<string, string>,
     parent: DomainEntry | null = null,
-    opts: { noreap?: boolean; handles?: HandleTable } = {},
+    opts: {
+      noreap?: boolean
+      handles?: HandleTable
+      /** Called as the child is linked, before anything (its exit, its cleanup) can free it. */
+      onLink?: (e: DomainEntry) => void
+    } = {},
   ): Promise<DomainEntry> {
     const s = this.spawnd(core)
     this.tree.checkSpawn(parent)
@@ -256,6 +264,7 @@ export class ProcessManager {
     return new Promise((resolve, reject) => {
       this.send(s, Op.SPAWN, id, 0, text, (err, _v, t) => {
         this.pendingSpawns--
+        this.tree.spawnAnswered(parent)
         if (err !== ERR_OK)
           return reject(this.replyError(err, t, `spawn ${url} on core ${core}`, core))
         const e = new DomainEntry(
@@ -272,6 +281,7 @@ export class ProcessManager {
         )
         this.table.add(e)
         this.tree.link(e)
+        opts.onLink?.(e)
         this.events.publish({
           type: 'spawned',
           domainId: id,
@@ -279,10 +289,13 @@ export class ProcessManager {
           program: url,
           parent: parent === null ? null : parent.id,
         })
+        // Its parent is being killed with its subtree (filicide): so is it, at once.
+        if (parent !== null && this.tree.isDoomed(parent)) void this.kill(e)
         resolve(e)
       })
       // Counted only once sent: a refused request (FRAME_TOO_LARGE) has no answer to wait for.
       this.pendingSpawns++
+      this.tree.spawnSent(parent)
     })
   }
 
@@ -436,9 +449,11 @@ export class ProcessManager {
     const e = this.table.get(domainId)
     if (e === undefined) return
     e.running.delete(core)
+    // The spawnd freed that dispatcher itself: nothing to clean up there.
+    if ((how & EXIT_RELEASED) !== 0) e.resources.delete(core)
     if (e.state === 'RUNNING') {
       e.exitCode = code
-      e.reason = how === ExitHow.THREW ? 'error' : 'exited'
+      e.reason = (how & ~EXIT_RELEASED) === ExitHow.THREW ? 'error' : 'exited'
       e.error = parseErrorText(text)
       this.beginStop(e)
     } else {
@@ -545,22 +560,34 @@ export class ProcessManager {
 
   /** Kill `e` and every descendant, deepest first (Camellia's filicide). */
   async killTree(e: DomainEntry): Promise<void> {
-    const order = this.tree.descendantsDeepestFirst(e)
-    // Level by level from the leaves: a parent is stopped only after its children.
-    const byDepth = new Map<number, DomainEntry[]>()
-    for (const d of order) {
-      const list = byDepth.get(d.depth) ?? []
-      list.push(d)
-      byDepth.set(d.depth, list)
-    }
-    const depths = [...byDepth.keys()].sort((a, b) => b - a)
-    for (const depth of depths) {
-      await Promise.all(
-        byDepth
-          .get(depth)!
-          .filter((d) => d.alive)
-          .map((d) => this.kill(d)),
-      )
+    // A parent still running while its children die may replace them, and spawns may
+    // be in flight: so no domain of the subtree may spawn from here on, a child that
+    // lands under one is killed at once (spawn), and the sweep repeats until nothing
+    // of the subtree lives or is on its way.
+    for (;;) {
+      const order = this.tree.descendantsDeepestFirst(e)
+      const members = [e, ...order]
+      for (const d of members) this.tree.doom(d)
+      const alive = order.filter((d) => d.alive)
+      const spawning = members.filter((d) => this.tree.spawnsInFlight(d) > 0)
+      if (alive.length === 0 && spawning.length === 0) break
+      // Level by level from the leaves: a parent is stopped only after its children.
+      const byDepth = new Map<number, DomainEntry[]>()
+      for (const d of alive) {
+        const list = byDepth.get(d.depth) ?? []
+        list.push(d)
+        byDepth.set(d.depth, list)
+      }
+      const depths = [...byDepth.keys()].sort((a, b) => b - a)
+      for (const depth of depths) {
+        await Promise.all(
+          byDepth
+            .get(depth)!
+            .filter((d) => d.alive)
+            .map((d) => this.kill(d)),
+        )
+      }
+      await Promise.all(spawning.map((d) => this.tree.spawnsSettled(d)))
     }
     if (e.alive) await this.kill(e)
   }

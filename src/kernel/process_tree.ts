@@ -43,6 +43,12 @@ export class ProcessTree {
   readonly limits: TreeLimits
   /** Entries freed so far (for leak checks). */
   freed = 0
+  /** Spawns each domain asked for and not yet answered: they count toward maxChildren. */
+  private readonly spawning = new Map<number, number>()
+  /** Clients waiting for a domain's spawns in flight to be answered (filicide). */
+  private readonly spawnWaiters = new Map<number, (() => void)[]>()
+  /** Domains whose subtree is being killed: they may spawn no more. */
+  private readonly doomed = new Set<number>()
 
   constructor(table: DomainTable, limits: TreeLimits) {
     this.table = table
@@ -52,18 +58,60 @@ export class ProcessTree {
   /** Refuse a spawn that would break the limits (a spawn bomb stops here). */
   checkSpawn(parent: DomainEntry | null): void {
     if (parent === null) return
-    if (!parent.alive) {
-      throw new KernelError('DOMAIN_NOT_RUNNING', `domain ${parent.id} is ${parent.state}`)
+    if (!parent.alive || this.doomed.has(parent.id)) {
+      const why = parent.alive ? 'being killed with its subtree' : parent.state
+      throw new KernelError('DOMAIN_NOT_RUNNING', `domain ${parent.id} is ${why}`)
     }
-    if (parent.children.size >= this.limits.maxChildren) {
+    // Spawns still in flight count: a burst of calls must not pass the check together.
+    const n = parent.children.size + this.spawnsInFlight(parent)
+    if (n >= this.limits.maxChildren) {
       throw new KernelError(
         'SPAWN_LIMIT',
-        `domain ${parent.id} already has ${parent.children.size} children (limit ${this.limits.maxChildren})`,
+        `domain ${parent.id} already has ${n} children (limit ${this.limits.maxChildren})`,
       )
     }
     if (parent.depth + 1 > this.limits.maxDepth) {
       throw new KernelError('SPAWN_LIMIT', `tree depth limit ${this.limits.maxDepth} reached`)
     }
+  }
+
+  /** A spawn asked by `parent` was sent (it is answered exactly once: spawnAnswered). */
+  spawnSent(parent: DomainEntry | null): void {
+    if (parent !== null) this.spawning.set(parent.id, this.spawnsInFlight(parent) + 1)
+  }
+
+  /** Called first thing in the spawn's answer, before the child (if any) is linked. */
+  spawnAnswered(parent: DomainEntry | null): void {
+    if (parent === null) return
+    const n = this.spawnsInFlight(parent) - 1
+    if (n > 0) return void this.spawning.set(parent.id, n)
+    this.spawning.delete(parent.id)
+    const waiters = this.spawnWaiters.get(parent.id)
+    this.spawnWaiters.delete(parent.id)
+    for (const w of waiters ?? []) w()
+  }
+
+  spawnsInFlight(parent: DomainEntry): number {
+    return this.spawning.get(parent.id) ?? 0
+  }
+
+  /** Resolves once every spawn `parent` has in flight is answered. */
+  spawnsSettled(parent: DomainEntry): Promise<void> {
+    if (this.spawnsInFlight(parent) === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const list = this.spawnWaiters.get(parent.id) ?? []
+      list.push(resolve)
+      this.spawnWaiters.set(parent.id, list)
+    })
+  }
+
+  /** Filicide has reached `e`'s subtree: it may spawn no more. */
+  doom(e: DomainEntry): void {
+    this.doomed.add(e.id)
+  }
+
+  isDoomed(e: DomainEntry): boolean {
+    return this.doomed.has(e.id)
   }
 
   /** Record a confirmed child under its parent. */
@@ -116,6 +164,7 @@ export class ProcessTree {
     if (!e.reaped && !this.orphaned(e)) return
     if (this.table.get(e.id) !== e) return
     this.table.delete(e.id)
+    this.doomed.delete(e.id)
     this.freed++
     const parent = this.parentOf(e)
     if (parent !== undefined) {

@@ -94,6 +94,13 @@ export interface CoreStats {
 
 function noop(): void {}
 
+/**
+ * Longest the pump spins for replies within one event-loop turn, ms. Past it the
+ * replies are left to the async loop, so timers and I/O of the embedding server
+ * wait at most about this long for the hot path.
+ */
+const TURN_SPIN_LIMIT_MS = 0.5
+
 function immediate(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
 }
@@ -127,6 +134,8 @@ export class Runtime {
   private readonly hotSpinMs: number
   private readonly shutdownTimeoutMs: number
   private flushScheduled = false
+  /** When the pump first spun in the current event-loop turn (0: not yet). */
+  private turnStart = 0
   private closing = false
   private closed = false
   private shutdownPromise: Promise<void> | null = null
@@ -254,17 +263,37 @@ export class Runtime {
     queueMicrotask(this.flushNow)
   }
 
-  /** Publish every batch written this turn; then poll replies for a bounded while. */
+  /**
+   * Publish every batch written this turn; then poll the reply rings for at most
+   * hotSpinMicros, until the first replies are handled: their clients'
+   * continuations must run next (they are what sends the following requests), and
+   * they run only once this microtask returns. No spinning once the current
+   * event-loop turn has spun for TURN_SPIN_LIMIT_MS: a chain of requests each
+   * answered within the spin (an `await rt.ping()` loop) would otherwise never
+   * return to the event loop; past the limit the async loop takes the replies.
+   */
   private readonly flushNow = (): void => {
     this.flushScheduled = false
-    for (const s of this.pm.spawnds) s.flush()
-    if (this.hotSpinMs <= 0) return
-    const end = performance.now() + this.hotSpinMs
-    let idle = 0
-    while (this.pm.outstanding() > 0) {
-      if (this.drainAll() > 0) continue
-      if ((++idle & 31) === 0 && performance.now() > end) break
+    const spawnds = this.pm.spawnds
+    for (let i = 0; i < spawnds.length; i++) spawnds[i].flush()
+    if (this.hotSpinMs <= 0 || this.pm.outstanding() === 0) return
+    const now = performance.now()
+    if (this.turnStart === 0) {
+      this.turnStart = now
+      setImmediate(this.turnPassed)
+    } else if (now - this.turnStart > TURN_SPIN_LIMIT_MS) {
+      return
     }
+    const end = now + this.hotSpinMs
+    for (let k = 1; ; k++) {
+      if (this.drainAll() > 0) return
+      if ((k & 15) === 0 && performance.now() > end) return
+    }
+  }
+
+  /** The event loop turned (a check phase ran): spinning is allowed again. */
+  private readonly turnPassed = (): void => {
+    this.turnStart = 0
   }
 
   private drainAll(): number {
@@ -277,13 +306,32 @@ export class Runtime {
     return n
   }
 
+  /**
+   * The async side of the pump: drain every reply ring, yielding to the event loop
+   * between busy batches. When dry with requests outstanding, poll for up to
+   * hotSpinMicros before sleeping: while this loop sleeps in waitAsync, every
+   * spawnd publish must Atomics.notify it (microseconds on the spawnd, and a task
+   * to wake this thread), so a reply on its way is cheaper caught by a short poll.
+   * Then sleep on the doorbell every spawnd rings (bounded, re-checking).
+   */
   private async loop(): Promise<void> {
     while (!this.closed) {
       if (this.drainAll() > 0) {
         await immediate()
         continue
       }
-      await this.mainBell.waitAsync(this.anyReply, 0, this.pm.outstanding() > 0 ? 5 : 50)
+      const busy = this.pm.outstanding() > 0
+      if (busy && this.hotSpinMs > 0 && this.awaitReply(this.hotSpinMs)) continue
+      await this.mainBell.waitAsync(this.anyReply, 0, busy ? 5 : 50)
+    }
+  }
+
+  /** Poll the reply rings for at most `ms`; true as soon as one holds a frame. */
+  private awaitReply(ms: number): boolean {
+    const end = performance.now() + ms
+    for (let k = 1; ; k++) {
+      if (this.anyReply()) return true
+      if ((k & 15) === 0 && performance.now() > end) return false
     }
   }
 

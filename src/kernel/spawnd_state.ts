@@ -6,6 +6,7 @@
 import type { Worker } from 'node:worker_threads'
 import type { Channel } from '../ring/channel.js'
 import { KernelError } from '../errors.js'
+import { errToWire } from '../protocol/errcodes.js'
 import { HEADER_BYTES, encodeText, writeFrame } from '../protocol/frame.js'
 import { ReceiveQueue, type ReplyHandler } from './receive_queue.js'
 import { SendQueue } from './send_queue.js'
@@ -72,6 +73,14 @@ export class SpawndState {
    * ring, or behind the send queue in order. Not published until flush().
    */
   post(op: number, tag: number, domainId: number, arg: number, text: string | null): void {
+    const frameBytes = text === null ? 0 : HEADER_BYTES + encodeText(text)
+    if (frameBytes > this.chan.tx.maxPayload) {
+      // An answer that can never fit would throw here, or from the pump and wedge the
+      // queue: the call fails with FRAME_TOO_LARGE instead (`arg` is RESULT's error word).
+      const msg = `a ${frameBytes}-byte answer can never fit a ${this.chan.tx.capacity}-byte ring`
+      arg = errToWire('FRAME_TOO_LARGE')
+      text = HEADER_BYTES + encodeText(msg) <= this.chan.tx.maxPayload ? msg : null
+    }
     if (this.sendQueue.length > 0 || !this.write(op, tag, domainId, arg, text)) {
       this.sendQueue.push({ op, tag, domainId, arg, text })
     }

@@ -71,6 +71,8 @@ class Service {
   readonly pacer: RestartPacer
   /** up()'s promise, settled at the first successful start (or on giving up). */
   firstStart: { resolve: (i: ServiceInfo) => void; reject: (e: Error) => void } | null = null
+  /** The down() in progress: a second down joins it. */
+  goingDown: Promise<void> | null = null
 
   constructor(
     readonly label: string,
@@ -137,6 +139,12 @@ export class Services {
   /** Stop a service for good (gracefully, then killed after stopTimeoutMs). */
   async down(label: string): Promise<void> {
     const svc = this.get(label)
+    svc.goingDown ??= this.takeDown(svc)
+    return svc.goingDown
+  }
+
+  private async takeDown(svc: Service): Promise<void> {
+    const label = svc.label
     svc.state = 'stopping'
     svc.generation++
     if (svc.timer !== null) clearTimeout(svc.timer)
@@ -199,11 +207,16 @@ export class Services {
   }
 
   private async reincarnate(svc: Service, refresh: boolean): Promise<ServiceInfo> {
+    const goneDown = (): KernelError =>
+      new KernelError('SERVICE_NOTFOUND', `service '${svc.label}' is being taken down`)
+    if (svc.goingDown !== null) throw goneDown()
     svc.generation++
     if (svc.timer !== null) clearTimeout(svc.timer)
     svc.timer = null
     svc.state = 'restarting'
     await this.stopDomain(svc)
+    // Taken down while the old incarnation stopped: start nothing it would not stop.
+    if (svc.goingDown !== null) throw goneDown()
     svc.pacer.reset()
     if (refresh) svc.version++
     return new Promise((resolve, reject) => {
