@@ -105,6 +105,7 @@ class Spawnd {
   private inBatch = false
   private stopping = false
   private readonly readable: () => boolean
+  private readonly closed: () => boolean
 
   constructor(boot: SpawndBoot) {
     this.core = boot.core
@@ -116,6 +117,7 @@ class Spawnd {
     this.tx = this.chan.tx
     this.mainBell = new Doorbell(boot.mainBell, boot.mainBellOffset)
     this.readable = () => !this.rx.isEmpty() || this.chan.closed
+    this.closed = () => this.chan.closed
   }
 
   async run(): Promise<void> {
@@ -139,6 +141,12 @@ class Spawnd {
       }
     }
     for (const d of this.ps.values()) this.stopDispatcher(d)
+    // Answers still waiting for room in the reply ring (SHUTDOWN's among them) must go
+    // out before the worker ends, or their clients get SHUTDOWN for work that was done.
+    while (this.outbox.length > 0 && !this.chan.closed) {
+      this.publish()
+      if (this.outbox.length > 0) await this.chan.rxBell.waitAsync(this.closed, this.spin, 1)
+    }
     clearInterval(keepAlive)
   }
 
@@ -193,7 +201,8 @@ class Spawnd {
         if (d === undefined) {
           return this.reply(tag, 'DOMAIN_NOTFOUND', 0, `no dispatcher of domain ${domainId}`)
         }
-        if (d.state === 'running') d.term?.abort()
+        // Made now if the domain has not read ctx.stopSignal yet: it finds it aborted.
+        if (d.state === 'running') (d.term ??= new AbortController()).abort()
         return this.reply(tag, null, d.state === 'running' ? 1 : 0, null)
       }
       case Op.CLEANUP: {
@@ -452,6 +461,14 @@ function abortedIf(stopped: boolean): AbortController {
 function yieldToLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
 }
+
+// ctx.exit() called from a timer or callback throws DomainExit outside main's
+// promise chain: the exit is already recorded, so that throw is not a core fault.
+// Anything else uncaught still ends the worker (the supervisor restarts the core).
+process.on('uncaughtException', (err) => {
+  if (err instanceof DomainExit) return
+  throw err
+})
 
 // Read the boot data, then drop it from workerData: domains share this realm, and
 // the rings must not be one import away from them.

@@ -509,6 +509,9 @@ export class ProcessManager {
   coreFailed(core: number, health: 'failed' | 'down', why = 'worker ended'): void {
     const s = this.spawnds[core]
     if (s === undefined || s.health !== 'up') return
+    // Answers the spawnd published before it ended may still be in its reply ring (the
+    // worker's exit can be seen first): take them, so only unanswered requests fail.
+    this.drain(s)
     s.health = health
     s.failure = why
     if (health === 'failed') this.events.publish({ type: 'core-failed', core, why })
