@@ -189,7 +189,11 @@ export class Channel {
   /** Copy one frame in and flush. False when the ring is full (nothing was written). */
   send(payload: Uint8Array): boolean {
     const at = this.reserve(payload.length)
-    if (at < 0) return false
+    if (at < 0) {
+      // reserve() may have committed a wrap marker: the peer must see it to pass it.
+      this.flush()
+      return false
+    }
     this.tx.bytes.set(payload, at)
     this.flush()
     return true
@@ -211,7 +215,12 @@ export class Channel {
   /** Copy the next frame out and release it (allocates). Null when none. */
   recv(): Uint8Array | null {
     const at = this.rx.poll()
-    if (at < 0) return null
+    if (at < 0) {
+      // poll() may have skipped a wrap marker: hand its bytes back, or a peer waiting
+      // for room at offset 0 waits forever.
+      this.release()
+      return null
+    }
     const out = this.rx.bytes.slice(at, at + this.rx.frameLength)
     this.release()
     return out

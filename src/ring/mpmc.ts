@@ -37,7 +37,7 @@ const DEQ = 32
 const SLOT_HEADER_BYTES = 8
 
 export interface MpmcOptions {
-  /** Number of slots, a power of two. */
+  /** Number of slots, a power of two, at least 2. */
   slots: number
   /** Bytes per slot including its 8-byte header; a multiple of 8, at least 16. Default 64. */
   slotBytes?: number
@@ -46,6 +46,9 @@ export interface MpmcOptions {
 export class MpmcRing {
   static byteLength(slots: number, slotBytes = 64): number {
     checkCapacity(slots, 'MPMC slot count')
+    // With one slot, "ready for the consumer of p" (seq p + 1) reads as "free for the
+    // producer of p + 1": a second push overwrites the first. Vyukov requires >= 2.
+    if (slots < 2) throw new RangeError(`an MPMC ring needs at least 2 slots, got ${slots}`)
     if (!Number.isInteger(slotBytes) || slotBytes < 16 || slotBytes % 8 !== 0) {
       throw new RangeError(`slotBytes must be a multiple of 8 and at least 16, got ${slotBytes}`)
     }
@@ -74,16 +77,20 @@ export class MpmcRing {
     return new MpmcRing(sab, byteOffset)
   }
 
-  readonly buffer: SharedArrayBuffer
-  readonly byteOffset: number
-  readonly slots: number
-  readonly slotBytes: number
+  // Fields assigned in the constructor are `declare`d (TypeScript emits no class-field
+  // definition), so V8 first sees them with their real values: a field defined as
+  // undefined first gets a generalized representation, and every hot-path load of it
+  // then checks a tag or a map.
+  declare readonly buffer: SharedArrayBuffer
+  declare readonly byteOffset: number
+  declare readonly slots: number
+  declare readonly slotBytes: number
   /** Largest payload one slot carries. */
-  readonly maxPayload: number
+  declare readonly maxPayload: number
   /** The slot area as bytes: offsets from claim()/poll() index into it. */
-  readonly bytes: Uint8Array
-  readonly i32: Int32Array
-  readonly view: DataView
+  declare readonly bytes: Uint8Array
+  declare readonly i32: Int32Array
+  declare readonly view: DataView
   /** Length of the frame the last poll() returned. */
   frameLength = 0
   /** Failed compareExchange on a position counter (contention, this thread's own count). */
@@ -93,9 +100,9 @@ export class MpmcRing {
   /** poll() found the ring empty. */
   emptySpins = 0
 
-  private readonly ctrl: Int32Array
-  private readonly mask: number
-  private readonly stride: number
+  declare private readonly ctrl: Int32Array
+  declare private readonly mask: number
+  declare private readonly stride: number
   private claimed = 0
   private polled = 0
 
@@ -116,7 +123,7 @@ export class MpmcRing {
     const slots = ctrl[SLOT_COUNT]
     const slotBytes = ctrl[SLOT_BYTES]
     if (
-      slots <= 0 ||
+      slots < 2 ||
       (slots & (slots - 1)) !== 0 ||
       slotBytes < 16 ||
       slotBytes % 8 !== 0 ||

@@ -44,6 +44,8 @@ const HEAD = 32
 const WRAP = -1
 /** Frame header: the length word and a reserved word, so the payload is 8-aligned. */
 export const FRAME_HEADER_BYTES = 8
+/** The same, module-private: V8 folds it, where an exported binding costs a hole check. */
+const FRAME_HDR = 8
 const MIN_CAPACITY = 16
 const MAX_CAPACITY = 1 << 30
 
@@ -92,30 +94,34 @@ export class SpscRing {
     return new SpscRing(sab, byteOffset)
   }
 
+  // Fields are `declare`d: TypeScript emits no class-field definitions for them, so V8
+  // first sees each one assigned in the constructor with its real value. A defined
+  // field starts as undefined, which generalizes its representation and makes every
+  // hot-path load check its tag (numbers) or map (typed arrays).
   /** The shared memory this ring lives in (transfer it to the other thread). */
-  readonly buffer: SharedArrayBuffer
-  readonly byteOffset: number
+  declare readonly buffer: SharedArrayBuffer
+  declare readonly byteOffset: number
   /** Data area size in bytes (a power of two). */
-  readonly capacity: number
+  declare readonly capacity: number
   /** Largest payload a single frame may carry. */
-  readonly maxPayload: number
+  declare readonly maxPayload: number
   /** The data area as bytes: payload offsets returned by reserve()/poll() index into it. */
-  readonly bytes: Uint8Array
+  declare readonly bytes: Uint8Array
   /** The data area as int32 (payload offsets are 8-aligned: index with offset >> 2). */
-  readonly i32: Int32Array
+  declare readonly i32: Int32Array
   /** The data area as a DataView, for mixed-width fields. */
-  readonly view: DataView
+  declare readonly view: DataView
   /** Length of the frame the last successful poll() returned. */
   frameLength = 0
 
-  private readonly ctrl: Int32Array
-  private readonly mask: number
+  declare private readonly ctrl: Int32Array
+  declare private readonly mask: number
   // Producer-side state (only the producing thread touches these).
-  private localTail: number
-  private cachedHead: number
+  declare private localTail: number
+  declare private cachedHead: number
   // Consumer-side state.
-  private localHead: number
-  private cachedTail: number
+  declare private localHead: number
+  declare private cachedTail: number
 
   /** Attach to a ring laid out by SpscRing.init/create, checking magic, version and size. */
   constructor(sab: SharedArrayBuffer, byteOffset = 0) {
@@ -143,7 +149,7 @@ export class SpscRing {
     this.buffer = sab
     this.byteOffset = byteOffset
     this.capacity = capacity
-    this.maxPayload = capacity - FRAME_HEADER_BYTES
+    this.maxPayload = capacity - FRAME_HDR
     this.mask = capacity - 1
     this.ctrl = ctrl
     this.bytes = new Uint8Array(sab, byteOffset + HEADER_BYTES, capacity)
@@ -164,7 +170,22 @@ export class SpscRing {
   reserve(length: number): number {
     // One unsigned compare rejects negatives, fractions, NaN and oversize together.
     if (length >>> 0 !== length || length > this.maxPayload) this.refuseLength(length)
-    const need = (length + FRAME_HEADER_BYTES + 7) & ~7
+    const need = (length + FRAME_HDR + 7) & ~7
+    const tail = this.localTail
+    const pos = tail & this.mask
+    // Fast path, small enough to inline into the caller's loop: the frame fits before
+    // the end of the data area and in the room the cached head already shows.
+    if (need <= this.capacity - pos && need <= this.capacity - ((tail - this.cachedHead) | 0)) {
+      // The reserved word is left as the producer finds it: no store the consumer needs.
+      this.i32[pos >> 2] = length
+      this.localTail = (tail + need) | 0
+      return pos + FRAME_HDR
+    }
+    return this.reserveSlow(length, need)
+  }
+
+  /** reserve() when the frame must wrap or the cached head says full. */
+  private reserveSlow(length: number, need: number): number {
     let tail = this.localTail
     let pos = tail & this.mask
     if (need > this.capacity - pos) {
@@ -177,13 +198,10 @@ export class SpscRing {
       this.localTail = tail
       pos = 0
     }
-    if (this.capacity - ((tail - this.cachedHead) | 0) < need && !this.hasRoom(tail, need)) {
-      return -1
-    }
-    // The reserved word is left as the producer finds it: no store the consumer needs.
+    if (!this.hasRoom(tail, need)) return -1
     this.i32[pos >> 2] = length
     this.localTail = (tail + need) | 0
-    return pos + FRAME_HEADER_BYTES
+    return pos + FRAME_HDR
   }
 
   private refuseLength(length: number): never {
@@ -210,7 +228,12 @@ export class SpscRing {
   /** Copy `payload` in as one frame and publish it. False when the ring is full. */
   tryPush(payload: Uint8Array): boolean {
     const at = this.reserve(payload.length)
-    if (at < 0) return false
+    if (at < 0) {
+      // reserve() may have committed a wrap marker: publish it, or the consumer never
+      // passes it and a frame that needs offset 0 can never fit.
+      this.publish()
+      return false
+    }
     this.bytes.set(payload, at)
     this.publish()
     return true
@@ -259,8 +282,8 @@ export class SpscRing {
         continue
       }
       this.frameLength = length
-      this.localHead = (head + ((length + FRAME_HEADER_BYTES + 7) & ~7)) | 0
-      return pos + FRAME_HEADER_BYTES
+      this.localHead = (head + ((length + FRAME_HDR + 7) & ~7)) | 0
+      return pos + FRAME_HDR
     }
   }
 
@@ -272,7 +295,12 @@ export class SpscRing {
   /** Copy the next frame out (allocates; for tests and cold paths). Null when empty. */
   tryPop(): Uint8Array | null {
     const at = this.poll()
-    if (at < 0) return null
+    if (at < 0) {
+      // poll() may have skipped a wrap marker: release it, or the producer never
+      // gets those bytes back and a frame that needs offset 0 can never fit.
+      this.release()
+      return null
+    }
     const out = this.bytes.slice(at, at + this.frameLength)
     this.release()
     return out

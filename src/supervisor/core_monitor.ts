@@ -17,6 +17,8 @@ interface CoreWatch {
   pacer: RestartPacer
   upSince: number
   timer: NodeJS.Timeout | null
+  /** A fresh spawnd is starting and has not answered its first ping: not judged yet. */
+  booting: boolean
   gaveUp: boolean
   restarts: number
 }
@@ -38,6 +40,7 @@ export class CoreMonitor {
         pacer: new RestartPacer(periodMs, limits),
         upSince: Date.now(),
         timer: null,
+        booting: false,
         gaveUp: false,
         restarts: 0,
       })
@@ -59,7 +62,9 @@ export class CoreMonitor {
     const stats = this.rt.stats()
     for (const s of stats) {
       const w = this.watches[s.core]
-      if (s.health !== 'up') continue
+      // A booting worker is silent until it has loaded (slow on a loaded box): its
+      // first ping, from restartCore, is its judge; it fails if the worker dies.
+      if (s.health !== 'up' || w.booting) continue
       if (w.pinging && s.lastSeenAgoMs > 2 * this.periodMs) {
         this.rt.events.publish({ type: 'core-hung', core: s.core, silentMs: s.lastSeenAgoMs })
         void this.rt.failCore(s.core, `hung: silent for ${s.lastSeenAgoMs} ms`)
@@ -105,13 +110,16 @@ export class CoreMonitor {
     w.timer = setTimeout(() => {
       w.timer = null
       if (this.stopped || this.rt.isShutdown) return
+      w.booting = true
       this.rt.restartCore(core).then(
         () => {
+          w.booting = false
           w.upSince = Date.now()
           w.restarts++
           this.rt.events.publish({ type: 'core-restarted', core, attempt: v.attempt })
         },
         () => {
+          w.booting = false
           // The fresh spawnd failed too: that is another failure of the core.
           if (this.rt.coreHealth()[core] === 'failed') this.scheduleRestart(core)
         },

@@ -357,19 +357,21 @@ export class Services {
     const now = Date.now()
     const v = svc.pacer.failed(now, svc.startedAt === 0 ? 0 : now - svc.startedAt)
     if (v.giveUp) {
-      this.rt.events.publish({
-        type: 'gave-up',
-        label: svc.label,
-        restarts: v.restarts,
-        withinMs: svc.pacer.withinMs,
-      })
-      return this.giveUp(
+      // State first, then the event: a listener reading lookup() must see 'failed'.
+      this.giveUp(
         svc,
         new KernelError(
           'GAVE_UP',
           `service '${svc.label}' gave up after ${v.restarts} restarts: ${why}`,
         ),
       )
+      this.rt.events.publish({
+        type: 'gave-up',
+        label: svc.label,
+        restarts: v.restarts,
+        withinMs: svc.pacer.withinMs,
+      })
+      return
     }
     svc.state = 'restarting'
     this.rt.events.publish({
