@@ -21,6 +21,7 @@ import { KernelError } from '../errors.js'
 import type { DomainCap } from '../kernel/cap.js'
 import type { WaitResult } from '../kernel/domain_table.js'
 import { programUrl, type Runtime } from '../kernel/runtime.js'
+import type { RuntimeEvent } from '../kernel/events.js'
 import { RestartPacer, type RestartLimits } from './backoff.js'
 
 export type RestartPolicy = 'permanent' | 'transient' | 'temporary'
@@ -66,6 +67,8 @@ class Service {
   startedAt = 0
   /** Bumped on every incarnation; a stale incarnation's callbacks do nothing. */
   generation = 0
+  /** The generation last judged hung by the heartbeat check. */
+  hungJudged = -1
   /** Cache-busting suffix for refresh(): a fresh module instance. */
   version = 0
   readonly pacer: RestartPacer
@@ -93,6 +96,11 @@ export class Services {
   private readonly table = new Map<string, Service>()
   /** Labels in start order (shutdown walks it backwards). */
   private order: string[] = []
+  /** Incarnations waiting for their ctx.ready(), by domain id: one 'ready' listener for all. */
+  private readonly readyWaiters = new Map<number, () => void>()
+  private readonly onReady = (ev: RuntimeEvent): void => {
+    if (ev.type === 'ready') this.readyWaiters.get(ev.domainId)?.()
+  }
   private readonly beatTimer: NodeJS.Timeout
   private stopped = false
 
@@ -100,6 +108,7 @@ export class Services {
     private readonly rt: Runtime,
     private readonly periodMs: number,
   ) {
+    rt.events.on('ready', this.onReady)
     this.beatTimer = setInterval(() => this.checkBeats(), periodMs)
     this.beatTimer.unref()
   }
@@ -184,6 +193,7 @@ export class Services {
     }
     this.stopped = true
     clearInterval(this.beatTimer)
+    this.rt.events.off('ready', this.onReady)
   }
 
   // ------------------------------------------------------------------ internals
@@ -266,8 +276,17 @@ export class Services {
     } catch (err) {
       if (gen !== svc.generation) return
       // A program that does not load will not load next time either.
-      if (KernelError.is(err, 'LOAD') || KernelError.is(err, 'SHUTDOWN'))
-        return this.giveUp(svc, err as Error)
+      if (KernelError.is(err, 'SHUTDOWN')) return this.giveUp(svc, err as Error)
+      if (KernelError.is(err, 'LOAD')) {
+        this.giveUp(svc, err as Error)
+        this.rt.events.publish({
+          type: 'gave-up',
+          label: svc.label,
+          restarts: svc.restarts,
+          withinMs: 0,
+        })
+        return
+      }
       return this.failed(svc, `spawn failed: ${(err as Error).message}`)
     }
     if (gen !== svc.generation) {
@@ -330,14 +349,11 @@ export class Services {
         if (done) return
         done = true
         clearTimeout(timer)
-        this.rt.events.off('ready', onReady)
+        this.readyWaiters.delete(d.id)
         resolve(v)
       }
-      const onReady = (ev: { domainId: number }): void => {
-        if (ev.domainId === d.id) finish('ready')
-      }
       const timer = setTimeout(() => finish('timeout'), ms)
-      this.rt.events.on('ready', onReady)
+      this.readyWaiters.set(d.id, () => finish('ready'))
       // It may have been ready before we listened.
       try {
         if (this.rt.status(d).ready) finish('ready')
@@ -403,6 +419,8 @@ export class Services {
     for (const svc of this.table.values()) {
       const every = svc.opts.heartbeatMs
       if (every === undefined || svc.state !== 'running' || svc.domain === null) continue
+      // Judged once per incarnation: its kill is on the way.
+      if (svc.hungJudged === svc.generation) continue
       let ago: number
       try {
         ago = this.rt.status(svc.domain).lastBeatAgoMs
@@ -417,6 +435,7 @@ export class Services {
           label: svc.label,
           skippedBeats: skipped,
         })
+        svc.hungJudged = svc.generation
         // The kill ends the incarnation abnormally; start() applies the policy.
         void this.rt.kill(svc.domain).catch(() => undefined)
       }
