@@ -16,6 +16,10 @@ import { Call } from '../protocol/opcodes.js'
 import type { DomainEntry } from './domain_table.js'
 import { HandleTable } from './handles.js'
 import type { ProcessManager } from './process_manager.js'
+import type { SpawndState } from './spawnd_state.js'
+import { ERR_OK, errToWire } from '../protocol/errcodes.js'
+import { errorToText } from '../protocol/messages.js'
+import { Op } from '../protocol/opcodes.js'
 
 function bad(what: string): never {
   throw new TypeError(`bad call arguments: ${what}`)
@@ -58,7 +62,7 @@ async function spawn(pm: ProcessManager, caller: DomainEntry, raw: unknown): Pro
   const argv = strings(a.argv ?? [], 'argv')
   const env = stringRecord(a.env ?? {}, 'env')
   pm.checkArgs(argv, env)
-  const core = a.core === null || a.core === undefined ? pm.pickCore() : (a.core as number)
+  const core = a.core === null || a.core === undefined ? pm.links.pickCore() : (a.core as number)
   const inherit = a.handles ?? []
   if (!Array.isArray(inherit) || !inherit.every((h) => Number.isInteger(h) && h >= 0))
     bad('handles')
@@ -171,4 +175,45 @@ export async function handleCall(
     default:
       throw new KernelError('PROTOCOL', `unknown call ${op}`)
   }
+}
+
+/**
+ * A domain's call arrived on `s`'s reply ring, stamped by the spawnd with the
+ * caller's id. The answer goes back as a RESULT frame with the call's tag.
+ */
+export function answerCall(
+  pm: ProcessManager,
+  s: SpawndState,
+  tag: number,
+  callerId: number,
+  op: number,
+  text: string | null,
+): void {
+  const answer = (err: unknown, result: unknown): void => {
+    if (s.health !== 'up') return
+    if (err === null) {
+      s.post(Op.RESULT, tag, callerId, ERR_OK, JSON.stringify(result ?? null))
+    } else {
+      const code = err instanceof KernelError ? err.code : 'PROTOCOL'
+      s.post(Op.RESULT, tag, callerId, errToWire(code), JSON.stringify(errorToText(err)))
+    }
+    pm.links.requested()
+  }
+  let p: Promise<unknown>
+  try {
+    const caller = pm.table.get(callerId)
+    if (caller === undefined || !caller.running.has(s.core) || caller.state !== 'RUNNING') {
+      throw new KernelError(
+        'DOMAIN_NOT_RUNNING',
+        `caller ${callerId} does not run on core ${s.core}`,
+      )
+    }
+    p = handleCall(pm, caller, op, JSON.parse(text ?? 'null') as unknown)
+  } catch (err) {
+    p = Promise.reject(err)
+  }
+  p.then(
+    (v) => answer(null, v),
+    (err: unknown) => answer(err, null),
+  )
 }

@@ -17,28 +17,16 @@
  * Every request has exactly one answer, including when its core fails or the
  * runtime shuts down, so no client is left waiting.
  */
-import { KernelError, type KernelErrorCode } from '../errors.js'
-import { ERR_OK, errFromWire, errToWire } from '../protocol/errcodes.js'
-import {
-  W_AUX,
-  W_DOMAIN,
-  W_OP,
-  W_TAG,
-  W_TEXTLEN,
-  W_VALUE,
-  readText,
-  wellFormed,
-  word,
-} from '../protocol/frame.js'
-import { errorFromText, errorToText, type ErrorText, type PsEntry } from '../protocol/messages.js'
+import { KernelError } from '../errors.js'
 import { EXIT_RELEASED, ExitHow, Op } from '../protocol/opcodes.js'
 import { looksLikeCap, mintToken } from './cap.js'
 import { DomainEntry, DomainTable, type WaitResult } from './domain_table.js'
 import { HandleTable } from './handles.js'
 import { ProcessTree, type TreeLimits } from './process_tree.js'
-import { handleCall } from './calls.js'
+import { answerCall } from './calls.js'
 import { RuntimeEvents } from './events.js'
-import type { ReplyHandler } from './receive_queue.js'
+import { ERR_OK } from '../protocol/errcodes.js'
+import { SpawndLinks, parseErrorText, type LinkSink } from './spawnd_links.js'
 import type { SpawndState } from './spawnd_state.js'
 
 /** Exit status of a killed domain, as in Barrelfish. */
@@ -46,33 +34,17 @@ export const KILLED_EXIT_CODE = 9
 /** Exit status of a domain whose core failed under it. */
 export const CORE_FAILED_EXIT_CODE = 134
 
-const ERR_CORE_FAILED = -1
-const ERR_SHUTDOWN = -2
-
-/** Held only by the runtime's boot path: add_spawnd refuses anyone else. */
-export const BOOT_KEY: unique symbol = Symbol('multikernel.boot')
-
-function parseErrorText(text: string | null): ErrorText | null {
-  if (text === null || text[0] !== '{') return null
-  try {
-    return JSON.parse(text) as ErrorText
-  } catch {
-    return null
-  }
-}
-
-export class ProcessManager {
-  readonly spawnds: SpawndState[] = []
+export class ProcessManager implements LinkSink {
+  /** The links to the spawnds: send and receive queues, replies, registration. */
+  readonly links: SpawndLinks
   readonly table = new DomainTable()
   /** Spawn and span requests not yet answered (shutdown waits for them). */
   pendingSpawns = 0
-  private readonly onRequest: () => void
   readonly tree: ProcessTree
   readonly maxHandles: number
   readonly maxArgBytes: number
   /** Lifecycle events for the embedding server (and the supervisor). */
   readonly events = new RuntimeEvents()
-  private nextCore = 0
 
   /** `onRequest` is called after every request is queued: the runtime schedules a flush. */
   constructor(
@@ -84,44 +56,13 @@ export class ProcessManager {
       maxArgBytes: 2048,
     },
   ) {
-    this.onRequest = onRequest
+    this.links = new SpawndLinks(onRequest, this)
     this.tree = new ProcessTree(this.table, limits)
     this.maxHandles = limits.maxHandles
     this.maxArgBytes = limits.maxArgBytes
   }
 
-  /** add_spawnd: only the runtime's boot path (which holds BOOT_KEY) registers a core. */
-  addSpawnd(s: SpawndState, key: symbol): void {
-    if (key !== BOOT_KEY) {
-      throw new KernelError('NOT_PROC_MNGR', 'only the runtime boot path may register a spawnd')
-    }
-    const old = this.spawnds[s.core]
-    if (old !== undefined && old.health === 'failed') {
-      // The reincarnation path: a fresh spawnd on the number of a failed core.
-      this.spawnds[s.core] = s
-      return
-    }
-    if (old !== undefined) {
-      throw new KernelError('SPAWND_EXISTS', `core ${s.core} already has a spawnd`)
-    }
-    this.spawnds[s.core] = s
-  }
-
   // ------------------------------------------------------------ lookups
-
-  spawnd(core: unknown): SpawndState {
-    if (typeof core !== 'number' || !Number.isInteger(core)) {
-      throw new KernelError('INVALID_SPAWND', `core must be an integer, got ${String(core)}`)
-    }
-    const s = this.spawnds[core]
-    if (s === undefined) {
-      throw new KernelError(
-        'INVALID_SPAWND',
-        `no spawnd on core ${core} (cores 0..${this.spawnds.length - 1})`,
-      )
-    }
-    return s
-  }
 
   /** The entry a capability names; refuses made-up caps and unknown domains. */
   lookup(cap: unknown): DomainEntry {
@@ -137,105 +78,6 @@ export class ProcessManager {
       )
     }
     return e
-  }
-
-  // ------------------------------------------------------------ requests
-
-  private send(
-    s: SpawndState,
-    op: number,
-    domainId: number,
-    arg: number,
-    text: string | null,
-    h: ReplyHandler,
-  ): void {
-    if (s.health !== 'up') {
-      // Answer asynchronously, like any reply, so callers never re-enter.
-      const code = s.health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED
-      queueMicrotask(() => h(code, 0, null))
-      return
-    }
-    s.request(op, domainId, arg, text, h)
-    this.onRequest()
-  }
-
-  private replyError(err: number, text: string | null, what: string, core: number): KernelError {
-    if (err === ERR_CORE_FAILED) {
-      const why = this.spawnds[core]?.failure ?? ''
-      return new KernelError(
-        'CORE_FAILED',
-        `${what}: core ${core} failed${why === '' ? '' : ` (${why})`}`,
-      )
-    }
-    if (err === ERR_SHUTDOWN)
-      return new KernelError('SHUTDOWN', `${what}: the runtime is shut down`)
-    const code: KernelErrorCode = errFromWire(err)
-    const t = parseErrorText(text)
-    if (t !== null) {
-      const cause = errorFromText(t)
-      return new KernelError(code, `${what}: ${t.message}`, { cause })
-    }
-    return new KernelError(code, `${what}: ${text ?? 'refused'}`)
-  }
-
-  ping(core: number, value = 0): Promise<number> {
-    const s = this.spawnd(core)
-    return new Promise((resolve, reject) => {
-      this.send(s, Op.PING, 0, value, null, (err, v, text) => {
-        if (err === ERR_OK) resolve(v)
-        else reject(this.replyError(err, text, 'ping', core))
-      })
-    })
-  }
-
-  /**
-   * `count` pings pipelined on one core with at most `window` in flight, answered
-   * together (the throughput path). Each reply sends the next request from inside
-   * the drain, so a whole batch of replies refills the ring with one publish.
-   */
-  pingMany(core: number, count: number, window: number): Promise<void> {
-    const s = this.spawnd(core)
-    return new Promise((resolve, reject) => {
-      let unsent = count
-      let unanswered = count
-      let failed = false
-      if (count === 0) return resolve()
-      const h: ReplyHandler = (err, _v, text) => {
-        if (err !== ERR_OK) {
-          if (!failed) reject(this.replyError(err, text, 'ping', core))
-          failed = true
-        }
-        if (unsent > 0 && !failed) {
-          unsent--
-          this.send(s, Op.PING, 0, unsent, null, h)
-        }
-        if (--unanswered === 0 && !failed) resolve()
-        if (failed && unsent > 0) {
-          unanswered -= unsent
-          unsent = 0
-        }
-      }
-      const first = Math.min(window, count)
-      unsent = count - first
-      for (let i = 0; i < first; i++) this.send(s, Op.PING, 0, i, null, h)
-    })
-  }
-
-  /** Ask a spawnd to end its loop; resolves when it answered (or cannot). */
-  stopSpawnd(core: number): Promise<void> {
-    const s = this.spawnd(core)
-    return new Promise((resolve) => this.send(s, Op.SHUTDOWN, 0, 0, null, () => resolve()))
-  }
-
-  /** The spawnd's dispatcher table (its ps). */
-  coreStatus(core: number): Promise<PsEntry[]> {
-    const s = this.spawnd(core)
-    return new Promise((resolve, reject) => {
-      this.send(s, Op.STATUS, 0, 0, null, (err, _v, text) => {
-        if (err === ERR_OK) resolve(JSON.parse(text ?? '[]') as PsEntry[])
-        else reject(this.replyError(err, text, 'status', core))
-      })
-    })
   }
 
   /**
@@ -256,17 +98,17 @@ export class ProcessManager {
       onLink?: (e: DomainEntry) => void
     } = {},
   ): Promise<DomainEntry> {
-    const s = this.spawnd(core)
+    const s = this.links.spawnd(core)
     this.tree.checkSpawn(parent)
     const id = this.table.allocateId()
     const text = JSON.stringify({ url, argv, env })
     const handles = opts.handles ?? new HandleTable(this.maxHandles)
     return new Promise((resolve, reject) => {
-      this.send(s, Op.SPAWN, id, 0, text, (err, _v, t) => {
+      this.links.send(s, Op.SPAWN, id, 0, text, (err, _v, t) => {
         this.pendingSpawns--
         this.tree.spawnAnswered(parent)
         if (err !== ERR_OK)
-          return reject(this.replyError(err, t, `spawn ${url} on core ${core}`, core))
+          return reject(this.links.replyError(err, t, `spawn ${url} on core ${core}`, core))
         const e = new DomainEntry(
           id,
           mintToken(),
@@ -300,7 +142,7 @@ export class ProcessManager {
   }
 
   span(e: DomainEntry, core: number): Promise<void> {
-    const s = this.spawnd(core)
+    const s = this.links.spawnd(core)
     if (e.state !== 'RUNNING') {
       return Promise.reject(new KernelError('DOMAIN_NOT_RUNNING', `domain ${e.id} is ${e.state}`))
     }
@@ -314,12 +156,12 @@ export class ProcessManager {
     this.pendingSpawns++
     const text = JSON.stringify({ url: e.program, argv: e.argv, env: e.env })
     return new Promise((resolve, reject) => {
-      this.send(s, Op.SPAN, e.id, core, text, (err, _v, t) => {
+      this.links.send(s, Op.SPAN, e.id, core, text, (err, _v, t) => {
         this.pendingSpawns--
         e.spanning.delete(core)
         if (err !== ERR_OK) {
           e.running.delete(core)
-          reject(this.replyError(err, t, `span domain ${e.id} to core ${core}`, core))
+          reject(this.links.replyError(err, t, `span domain ${e.id} to core ${core}`, core))
           this.checkStopped(e)
           return
         }
@@ -373,7 +215,7 @@ export class ProcessManager {
       cores.map(
         (core) =>
           new Promise<void>((resolve) =>
-            this.send(this.spawnds[core], Op.TERM, e.id, 0, null, () => resolve()),
+            this.links.send(this.links.spawnds[core], Op.TERM, e.id, 0, null, () => resolve()),
           ),
       ),
     ).then(() => undefined)
@@ -395,7 +237,7 @@ export class ProcessManager {
   }
 
   private stopOn(e: DomainEntry, core: number): void {
-    this.send(this.spawnds[core], Op.KILL, e.id, 0, null, () => {
+    this.links.send(this.links.spawnds[core], Op.KILL, e.id, 0, null, () => {
       // OK, already stopped, or the core failed: the dispatcher runs no more.
       e.running.delete(core)
       this.checkStopped(e)
@@ -410,7 +252,7 @@ export class ProcessManager {
     this.tree.onStopped(e)
     if (e.resources.size === 0) return this.markCleaned(e)
     for (const core of [...e.resources]) {
-      this.send(this.spawnds[core], Op.CLEANUP, e.id, 0, null, () => {
+      this.links.send(this.links.spawnds[core], Op.CLEANUP, e.id, 0, null, () => {
         e.resources.delete(core)
         if (e.resources.size === 0 && e.state === 'STOPPED') this.markCleaned(e)
       })
@@ -439,13 +281,7 @@ export class ProcessManager {
   }
 
   /** A dispatcher's main ended on `core`: the whole domain exits (Barrelfish exit). */
-  private onExit(
-    core: number,
-    domainId: number,
-    how: number,
-    code: number,
-    text: string | null,
-  ): void {
+  onExit(core: number, domainId: number, how: number, code: number, text: string | null): void {
     const e = this.table.get(domainId)
     if (e === undefined) return
     e.running.delete(core)
@@ -461,63 +297,13 @@ export class ProcessManager {
     }
   }
 
-  // ------------------------------------------------------------ replies
-
-  /** Handle every frame in `s`'s reply ring; release once. Returns frames handled. */
-  drain(s: SpawndState): number {
-    const rx = s.chan.rx
-    let n = 0
-    for (;;) {
-      const at = rx.poll()
-      if (at < 0) break
-      n++
-      if (!wellFormed(rx, at)) continue
-      const op = word(rx, at, W_OP)
-      const text = word(rx, at, W_TEXTLEN) > 0 ? readText(rx, at) : null
-      if (op === Op.REPLY) {
-        s.replies++
-        const h = s.receiveQueue.take(word(rx, at, W_TAG))
-        if (h !== null) h(word(rx, at, W_AUX), word(rx, at, W_VALUE), text)
-      } else if (op === Op.CALL) {
-        this.onCall(s, word(rx, at, W_TAG), word(rx, at, W_DOMAIN), word(rx, at, W_VALUE), text)
-      } else if (op === Op.EXIT) {
-        s.notifications++
-        this.onExit(
-          s.core,
-          word(rx, at, W_DOMAIN),
-          word(rx, at, W_AUX),
-          word(rx, at, W_VALUE),
-          text,
-        )
-      }
-    }
-    if (n > 0) {
-      s.chan.release()
-      s.lastSeen = Date.now()
-    } else if (rx.usedBytes() !== 0) {
-      // poll() passed a wrap marker with no frame after it: release those bytes, or a
-      // reply that needs them never fits and the spawnd's outbox waits forever.
-      s.chan.release()
-    }
-    return n
-  }
-
   /**
    * A core's worker died or hung: answer everything queued for it with
    * CORE_FAILED, and stop every domain that had a dispatcher there.
    */
   coreFailed(core: number, health: 'failed' | 'down', why = 'worker ended'): void {
-    const s = this.spawnds[core]
-    if (s === undefined || s.health !== 'up') return
-    // Answers the spawnd published before it ended may still be in its reply ring (the
-    // worker's exit can be seen first): take them, so only unanswered requests fail.
-    this.drain(s)
-    s.health = health
-    s.failure = why
+    if (!this.links.fail(core, health, why)) return
     if (health === 'failed') this.events.publish({ type: 'core-failed', core, why })
-    s.sendQueue.drainAll()
-    const code = health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED
-    for (const h of s.receiveQueue.takeAll()) h(code, 0, null)
     for (const e of this.table.values()) {
       if (!e.running.has(core) && !e.resources.has(core)) continue
       e.running.delete(core)
@@ -550,15 +336,9 @@ export class ProcessManager {
     }
   }
 
-  /** Round-robin over the cores that are up. */
-  pickCore(): number {
-    const n = this.spawnds.length
-    for (let i = 0; i < n; i++) {
-      const core = this.nextCore
-      this.nextCore = (this.nextCore + 1) % n
-      if (this.spawnds[core].health === 'up') return core
-    }
-    throw new KernelError('INVALID_SPAWND', 'no core is up')
+  /** A domain's call (LinkSink): answered by calls.ts, as a RESULT frame. */
+  onCall(s: SpawndState, tag: number, callerId: number, op: number, text: string | null): void {
+    answerCall(this, s, tag, callerId, op, text)
   }
 
   /** Kill `e` and every descendant, deepest first (Camellia's filicide). */
@@ -593,52 +373,5 @@ export class ProcessManager {
       await Promise.all(spawning.map((d) => this.tree.spawnsSettled(d)))
     }
     if (e.alive) await this.kill(e)
-  }
-
-  /**
-   * A domain's call arrived on `s`'s reply ring, stamped by the spawnd with the
-   * caller's id. The answer goes back as a RESULT frame with the call's tag.
-   */
-  private onCall(
-    s: SpawndState,
-    tag: number,
-    callerId: number,
-    op: number,
-    text: string | null,
-  ): void {
-    const answer = (err: unknown, result: unknown): void => {
-      if (s.health !== 'up') return
-      if (err === null) {
-        s.post(Op.RESULT, tag, callerId, ERR_OK, JSON.stringify(result ?? null))
-      } else {
-        const code = err instanceof KernelError ? err.code : 'PROTOCOL'
-        s.post(Op.RESULT, tag, callerId, errToWire(code), JSON.stringify(errorToText(err)))
-      }
-      this.onRequest()
-    }
-    let p: Promise<unknown>
-    try {
-      const caller = this.table.get(callerId)
-      if (caller === undefined || !caller.running.has(s.core) || caller.state !== 'RUNNING') {
-        throw new KernelError(
-          'DOMAIN_NOT_RUNNING',
-          `caller ${callerId} does not run on core ${s.core}`,
-        )
-      }
-      p = handleCall(this, caller, op, JSON.parse(text ?? 'null') as unknown)
-    } catch (err) {
-      p = Promise.reject(err)
-    }
-    p.then(
-      (v) => answer(null, v),
-      (err: unknown) => answer(err, null),
-    )
-  }
-
-  /** Requests not yet answered on every core. */
-  outstanding(): number {
-    let n = 0
-    for (const s of this.spawnds) n += s.receiveQueue.size
-    return n
   }
 }

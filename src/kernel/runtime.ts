@@ -23,7 +23,8 @@ import type { PsEntry } from '../protocol/messages.js'
 import type { DomainCap } from './cap.js'
 import type { DomainStatus, WaitResult } from './domain_table.js'
 import type { TreeNode } from './process_tree.js'
-import { BOOT_KEY, ProcessManager } from './process_manager.js'
+import { ProcessManager } from './process_manager.js'
+import { BOOT_KEY } from './spawnd_links.js'
 import type { SpawndState, SpawndHealth } from './spawnd_state.js'
 import type { RuntimeEvents } from './events.js'
 
@@ -159,7 +160,8 @@ export class Runtime {
       maxArgBytes: opts.maxArgBytes,
     })
     this.anyReply = () => {
-      for (const s of this.pm.spawnds) if (s.health === 'up' && !s.chan.rx.isEmpty()) return true
+      for (const s of this.pm.links.spawnds)
+        if (s.health === 'up' && !s.chan.rx.isEmpty()) return true
       return this.closed
     }
   }
@@ -174,10 +176,10 @@ export class Runtime {
 
   /** @internal boot path: register a spawnd (a fresh one may replace a failed core). */
   register(s: SpawndState): void {
-    this.pm.addSpawnd(s, BOOT_KEY)
+    this.pm.links.addSpawnd(s, BOOT_KEY)
     // A replaced worker's late events must not touch its successor: check identity.
     const failed = (why: string): void => {
-      if (this.pm.spawnds[s.core] === s && !this.closed) {
+      if (this.pm.links.spawnds[s.core] === s && !this.closed) {
         this.pm.coreFailed(s.core, this.closing ? 'down' : 'failed', why)
       }
     }
@@ -192,12 +194,12 @@ export class Runtime {
 
   /** The worker running `core`'s spawnd: for diagnostics and fault injection. */
   worker(core: number): Worker {
-    return this.pm.spawnd(core).worker
+    return this.pm.links.spawnd(core).worker
   }
 
   /** Health of every core. */
   coreHealth(): SpawndHealth[] {
-    return this.pm.spawnds.map((s) => s.health)
+    return this.pm.links.spawnds.map((s) => s.health)
   }
 
   /** Run `hook` at the start of shutdown, before domains are killed (newest first). */
@@ -210,7 +212,7 @@ export class Runtime {
    * caller waiting on it answered CORE_FAILED, its domains stopped ('core-failed').
    */
   async failCore(core: number, why: string): Promise<void> {
-    const s = this.pm.spawnd(core)
+    const s = this.pm.links.spawnd(core)
     this.pm.coreFailed(core, 'failed', why)
     s.chan.close()
     await s.worker.terminate()
@@ -222,13 +224,13 @@ export class Runtime {
    */
   async restartCore(core: number): Promise<void> {
     this.checkOpen('restartCore')
-    const old = this.pm.spawnd(core)
+    const old = this.pm.links.spawnd(core)
     if (old.health !== 'failed') {
       throw new KernelError('SPAWND_EXISTS', `core ${core} is ${old.health}, not failed`)
     }
     if (this.startSpawnd === null) throw new KernelError('SHUTDOWN', 'no boot path')
     this.register(this.startSpawnd(core))
-    await this.pm.ping(core)
+    await this.pm.links.ping(core)
   }
 
   /** @internal the boot path's spawnd factory (for restartCore). */
@@ -274,9 +276,9 @@ export class Runtime {
    */
   private readonly flushNow = (): void => {
     this.flushScheduled = false
-    const spawnds = this.pm.spawnds
+    const spawnds = this.pm.links.spawnds
     for (let i = 0; i < spawnds.length; i++) spawnds[i].flush()
-    if (this.hotSpinMs <= 0 || this.pm.outstanding() === 0) return
+    if (this.hotSpinMs <= 0 || this.pm.links.outstanding() === 0) return
     const now = performance.now()
     if (this.turnStart === 0) {
       this.turnStart = now
@@ -298,9 +300,9 @@ export class Runtime {
 
   private drainAll(): number {
     let n = 0
-    const spawnds = this.pm.spawnds
+    const spawnds = this.pm.links.spawnds
     for (let i = 0; i < spawnds.length; i++)
-      if (spawnds[i].health === 'up') n += this.pm.drain(spawnds[i])
+      if (spawnds[i].health === 'up') n += this.pm.links.drain(spawnds[i])
     // Replies free ring room and their handlers may have sent follow-ups.
     for (let i = 0; i < spawnds.length; i++) spawnds[i].flush()
     return n
@@ -308,20 +310,25 @@ export class Runtime {
 
   /**
    * The async side of the pump: drain every reply ring, yielding to the event loop
-   * between busy batches. When dry with requests outstanding, poll for up to
-   * hotSpinMicros before sleeping: while this loop sleeps in waitAsync, every
+   * between busy batches. When dry right after a batch, with requests outstanding,
+   * poll for up to hotSpinMicros before sleeping: while this loop sleeps in waitAsync, every
    * spawnd publish must Atomics.notify it (microseconds on the spawnd, and a task
    * to wake this thread), so a reply on its way is cheaper caught by a short poll.
    * Then sleep on the doorbell every spawnd rings (bounded, re-checking).
    */
   private async loop(): Promise<void> {
+    // Replies came on the last round: more are likely on their way. A request that
+    // takes long (a module to load) gets one poll, not one per bounded wait.
+    let flowing = false
     while (!this.closed) {
       if (this.drainAll() > 0) {
+        flowing = true
         await immediate()
         continue
       }
-      const busy = this.pm.outstanding() > 0
-      if (busy && this.hotSpinMs > 0 && this.awaitReply(this.hotSpinMs)) continue
+      const busy = this.pm.links.outstanding() > 0
+      if (flowing && busy && this.hotSpinMs > 0 && this.awaitReply(this.hotSpinMs)) continue
+      flowing = false
       await this.mainBell.waitAsync(this.anyReply, 0, busy ? 5 : 50)
     }
   }
@@ -371,7 +378,7 @@ export class Runtime {
         if (typeof v !== 'string') throw new TypeError(`env.${k} must be a string`)
       }
       this.pm.checkArgs(argv, env)
-      const core = opts.core ?? this.pm.pickCore()
+      const core = opts.core ?? this.pm.links.pickCore()
       return this.pm.spawn(core, url, argv.slice(), { ...env }).then((e) => e.cap)
     })
   }
@@ -447,7 +454,7 @@ export class Runtime {
 
   /** A null request through process manager -> spawnd -> process manager. */
   ping(core: number): Promise<void> {
-    return this.guard('ping', () => this.pm.ping(core).then(noop))
+    return this.guard('ping', () => this.pm.links.ping(core).then(noop))
   }
 
   /**
@@ -462,18 +469,18 @@ export class Runtime {
       if (!Number.isInteger(window) || window <= 0) {
         throw new RangeError('window must be a positive integer')
       }
-      return this.pm.pingMany(core, count, window)
+      return this.pm.links.pingMany(core, count, window)
     })
   }
 
   /** The dispatcher table of one spawnd (its `ps`). */
   ps(core: number): Promise<PsEntry[]> {
-    return this.guard('ps', () => this.pm.coreStatus(core))
+    return this.guard('ps', () => this.pm.links.coreStatus(core))
   }
 
   /** Counters per core. */
   stats(): CoreStats[] {
-    return this.pm.spawnds.map((s) => ({
+    return this.pm.links.spawnds.map((s) => ({
       core: s.core,
       health: s.health,
       sendQueue: s.sendQueue.length,
@@ -520,13 +527,13 @@ export class Runtime {
       if (e.state !== 'CLEANED') stopping.push(this.pm.cleaned(e))
     }
     await withTimeout(Promise.all(stopping), left())
-    const byes = this.pm.spawnds.map((s) => this.pm.stopSpawnd(s.core))
+    const byes = this.pm.links.spawnds.map((s) => this.pm.links.stopSpawnd(s.core))
     await withTimeout(Promise.all(byes), Math.max(left(), 100))
-    for (const s of this.pm.spawnds) this.pm.coreFailed(s.core, 'down')
+    for (const s of this.pm.links.spawnds) this.pm.coreFailed(s.core, 'down')
     this.closed = true
     this.mainBell.wake()
     await Promise.all(
-      this.pm.spawnds.map(async (s) => {
+      this.pm.links.spawnds.map(async (s) => {
         s.chan.close()
         await s.worker.terminate()
       }),
