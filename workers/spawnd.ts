@@ -37,7 +37,13 @@ import {
   type SpawnText,
 } from '../src/protocol/messages.js'
 import { KernelError, type KernelErrorCode } from '../src/errors.js'
-import { DomainExit, makeContext, type DomainMain } from '../src/domain/context.js'
+import {
+  DomainExit,
+  makeContext,
+  type DispatcherHost,
+  type DomainContext,
+  type DomainMain,
+} from '../src/domain/context.js'
 
 /** What the process manager hands a new spawnd (workerData). */
 export interface SpawndBoot {
@@ -56,15 +62,41 @@ interface PendingCall {
   reject: (err: Error) => void
 }
 
-interface Dispatcher {
-  id: number
-  domainId: number
-  state: 'running' | 'stopped'
-  program: string
+/** One domain's presence on this core: an entry of the ps table, and its ctx's host. */
+class Dispatcher implements DispatcherHost {
+  state: 'running' | 'stopped' = 'running'
   /** Fired on kill; made only when the domain reads ctx.signal (most never do). */
-  ac: AbortController | null
+  ac: AbortController | null = null
   /** Graceful stop request (TERM). */
-  term: AbortController | null
+  term: AbortController | null = null
+
+  constructor(
+    readonly spawnd: Spawnd,
+    readonly id: number,
+    readonly domainId: number,
+    readonly program: string,
+  ) {}
+
+  call(op: CallCode, args: unknown): Promise<string> {
+    return this.spawnd.callFor(this, op, args)
+  }
+
+  exit(code: number): void {
+    this.spawnd.finish(this, ExitHow.EXIT_CALLED, code, null)
+  }
+
+  signal(): AbortSignal {
+    // Asked for after the dispatcher stopped: it comes pre-aborted.
+    if (this.ac === null) {
+      this.ac = new AbortController()
+      if (this.state !== 'running') this.ac.abort(KILLED)
+    }
+    return this.ac.signal
+  }
+
+  stopSignal(): AbortSignal {
+    return (this.term ??= new AbortController()).signal
+  }
 }
 
 /** A reply that found the reply ring full waits here, in order (spawnd's own TX_BUSY). */
@@ -279,7 +311,7 @@ class Spawnd {
   }
 
   /** A domain's call goes up the reply ring, stamped with the caller's domain id. */
-  private call(d: Dispatcher, op: CallCode, args: unknown): Promise<string> {
+  callFor(d: Dispatcher, op: CallCode, args: unknown): Promise<string> {
     if (d.state !== 'running') {
       return Promise.reject(
         new KernelError(
@@ -334,14 +366,7 @@ class Spawnd {
     let id = this.nextId
     while (this.ps.has(id)) id = id >= this.maxDispatchers ? 1 : id + 1
     this.nextId = id >= this.maxDispatchers ? 1 : id + 1
-    const d: Dispatcher = {
-      id,
-      domainId,
-      state: 'running',
-      program: req.url,
-      ac: null,
-      term: null,
-    }
+    const d = new Dispatcher(this, id, domainId, req.url)
     this.ps.set(id, d)
     this.byDomain.set(domainId, d)
     this.running++
@@ -354,24 +379,25 @@ class Spawnd {
       core: this.core,
       domainId,
       program: req.url,
-      signal: () => (d.ac ??= abortedIf(d.state !== 'running')).signal,
-      stopSignal: () => (d.term ??= new AbortController()).signal,
-      onExit: (code) => this.finish(d, ExitHow.EXIT_CALLED, code, null),
-      call: (op, args) => this.call(d, op, args),
+      host: d,
     })
-    Promise.resolve()
-      .then(() => main(ctx))
-      .then(
-        (v) => this.finish(d, ExitHow.RETURNED, Number.isInteger(v) ? (v as number) : 0, null),
-        (err: unknown) => {
-          if (err instanceof DomainExit) this.finish(d, ExitHow.EXIT_CALLED, err.exitCode, null)
-          else this.finish(d, ExitHow.THREW, 1, err)
-        },
-      )
+    void this.runMain(d, main, ctx)
+  }
+
+  /** Run main after the current batch is published; its end is the dispatcher's. */
+  private async runMain(d: Dispatcher, main: DomainMain, ctx: DomainContext): Promise<void> {
+    await null
+    try {
+      const v = await main(ctx)
+      this.finish(d, ExitHow.RETURNED, Number.isInteger(v) ? (v as number) : 0, null)
+    } catch (err) {
+      if (err instanceof DomainExit) this.finish(d, ExitHow.EXIT_CALLED, err.exitCode, null)
+      else this.finish(d, ExitHow.THREW, 1, err)
+    }
   }
 
   /** main ended on this core: tell the process manager, once. */
-  private finish(d: Dispatcher, how: number, code: number, err: unknown): void {
+  finish(d: Dispatcher, how: number, code: number, err: unknown): void {
     if (d.state !== 'running') return
     this.stopDispatcher(d)
     this.ps.delete(d.id)
@@ -450,13 +476,6 @@ class Spawnd {
 
 /** One shared abort reason: an Error per stop would capture a stack trace each time. */
 const KILLED = new DomainExit(9)
-
-/** A controller for a signal asked for after the dispatcher stopped comes pre-aborted. */
-function abortedIf(stopped: boolean): AbortController {
-  const ac = new AbortController()
-  if (stopped) ac.abort(KILLED)
-  return ac
-}
 
 function yieldToLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))

@@ -109,18 +109,26 @@ export type DomainMain = (ctx: DomainContext) => number | void | Promise<number 
 /** How the spawnd carries a call to the process manager; resolves with the result text. */
 export type CallPort = (op: CallCode, args: unknown) => Promise<string>
 
+/**
+ * What the spawnd provides for one dispatcher: its calls to the process manager,
+ * its exit, and its signals (made on first use: most domains never read them).
+ */
+export interface DispatcherHost {
+  call(op: CallCode, args: unknown): Promise<string>
+  exit(code: number): void
+  signal(): AbortSignal
+  stopSignal(): AbortSignal
+}
+
 export interface ContextInit {
+  /** Fresh arrays/objects from the spawn request: frozen in place, not copied. */
   argv: string[]
   env: Record<string, string>
   core: number
   domainId: number
   /** The program's own URL: relative programs given to ctx.spawn resolve against it. */
   program: string
-  /** The kill signal, made on first use (most domains never read it). */
-  signal: () => AbortSignal
-  stopSignal: () => AbortSignal
-  onExit: (code: number) => void
-  call: CallPort
+  host: DispatcherHost
 }
 
 function handleArg(h: unknown): Handle {
@@ -132,64 +140,103 @@ function handleArg(h: unknown): Handle {
   return h
 }
 
+/**
+ * The ctx object. A class, so a short-lived domain costs one object and no
+ * closures; the methods live on the prototype. Frozen: a domain cannot repoint
+ * its own calls.
+ */
+class Context implements DomainContext {
+  readonly argv: readonly string[]
+  readonly env: Readonly<Record<string, string>>
+  readonly core: number
+  readonly domainId: number
+  readonly #program: string
+  readonly #host: DispatcherHost
+
+  constructor(init: ContextInit) {
+    this.argv = Object.freeze(init.argv)
+    this.env = Object.freeze(init.env)
+    this.core = init.core
+    this.domainId = init.domainId
+    this.#program = init.program
+    this.#host = init.host
+    Object.freeze(this)
+  }
+
+  get signal(): AbortSignal {
+    return this.#host.signal()
+  }
+
+  get stopSignal(): AbortSignal {
+    return this.#host.stopSignal()
+  }
+
+  async #json<T>(op: CallCode, args: unknown): Promise<T> {
+    return JSON.parse(await this.#host.call(op, args)) as T
+  }
+
+  async ready(): Promise<void> {
+    await this.#host.call(Call.READY, {})
+  }
+
+  async heartbeat(): Promise<void> {
+    await this.#host.call(Call.HEARTBEAT, {})
+  }
+
+  exit(code = 0): never {
+    const c = Number.isInteger(code) ? code : 1
+    this.#host.exit(c)
+    throw new DomainExit(c)
+  }
+
+  async spawn(program: string | URL, opts: ChildSpawnOptions = {}): Promise<Handle> {
+    const url = program instanceof URL ? program.href : new URL(String(program), this.#program).href
+    const args: CallSpawnArgs = {
+      url,
+      argv: opts.argv ?? [],
+      env: opts.env ?? {},
+      core: opts.core ?? null,
+      noreap: opts.noreap === true,
+      handles: (opts.handles ?? []).map(handleArg),
+      shareHandles: opts.shareHandles === true,
+    }
+    return this.#json<Handle>(Call.SPAWN, args)
+  }
+
+  async wait(child?: Handle, opts: { nohang?: boolean } = {}): Promise<ChildExit | null> {
+    const handle = child === undefined ? null : handleArg(child)
+    return this.#json<ChildExit | null>(Call.WAIT, { handle, nohang: opts.nohang === true })
+  }
+
+  async kill(h: Handle, opts: { subtree?: boolean } = {}): Promise<void> {
+    await this.#host.call(Call.KILL, { handle: handleArg(h), subtree: opts.subtree === true })
+  }
+
+  async span(h: Handle, core: number): Promise<void> {
+    await this.#host.call(Call.SPAN, { handle: handleArg(h), core })
+  }
+
+  children(): Promise<ChildInfo[]> {
+    return this.#json<ChildInfo[]>(Call.CHILDREN, {})
+  }
+
+  async status(h: Handle): Promise<DomainInfo> {
+    return this.#json<DomainInfo>(Call.STATUS, { handle: handleArg(h) })
+  }
+
+  async dup(h: Handle): Promise<Handle> {
+    return this.#json<Handle>(Call.DUP, { handle: handleArg(h) })
+  }
+
+  async close(h: Handle): Promise<void> {
+    await this.#host.call(Call.CLOSE, { handle: handleArg(h) })
+  }
+
+  handles(): Promise<HandleInfo[]> {
+    return this.#json<HandleInfo[]>(Call.HANDLES, {})
+  }
+}
+
 export function makeContext(init: ContextInit): DomainContext {
-  const argv = Object.freeze(init.argv.slice())
-  const env = Object.freeze({ ...init.env })
-  const call = init.call
-  const json = async <T>(op: CallCode, args: unknown): Promise<T> =>
-    JSON.parse(await call(op, args)) as T
-  return Object.freeze({
-    argv,
-    env,
-    core: init.core,
-    domainId: init.domainId,
-    get signal(): AbortSignal {
-      return init.signal()
-    },
-    get stopSignal(): AbortSignal {
-      return init.stopSignal()
-    },
-    async ready(): Promise<void> {
-      await call(Call.READY, {})
-    },
-    async heartbeat(): Promise<void> {
-      await call(Call.HEARTBEAT, {})
-    },
-    exit(code = 0): never {
-      const c = Number.isInteger(code) ? code : 1
-      init.onExit(c)
-      throw new DomainExit(c)
-    },
-    async spawn(program: string | URL, opts: ChildSpawnOptions = {}): Promise<Handle> {
-      const url =
-        program instanceof URL ? program.href : new URL(String(program), init.program).href
-      const args: CallSpawnArgs = {
-        url,
-        argv: opts.argv ?? [],
-        env: opts.env ?? {},
-        core: opts.core ?? null,
-        noreap: opts.noreap === true,
-        handles: (opts.handles ?? []).map(handleArg),
-        shareHandles: opts.shareHandles === true,
-      }
-      return json<Handle>(Call.SPAWN, args)
-    },
-    async wait(child?: Handle, opts: { nohang?: boolean } = {}): Promise<ChildExit | null> {
-      const handle = child === undefined ? null : handleArg(child)
-      return json<ChildExit | null>(Call.WAIT, { handle, nohang: opts.nohang === true })
-    },
-    async kill(h: Handle, opts: { subtree?: boolean } = {}): Promise<void> {
-      await call(Call.KILL, { handle: handleArg(h), subtree: opts.subtree === true })
-    },
-    async span(h: Handle, core: number): Promise<void> {
-      await call(Call.SPAN, { handle: handleArg(h), core })
-    },
-    children: () => json<ChildInfo[]>(Call.CHILDREN, {}),
-    status: async (h: Handle) => json<DomainInfo>(Call.STATUS, { handle: handleArg(h) }),
-    dup: async (h: Handle) => json<Handle>(Call.DUP, { handle: handleArg(h) }),
-    async close(h: Handle): Promise<void> {
-      await call(Call.CLOSE, { handle: handleArg(h) })
-    },
-    handles: () => json<HandleInfo[]>(Call.HANDLES, {}),
-  })
+  return new Context(init)
 }

@@ -25,6 +25,7 @@ export async function boot(opts: BootOptions = {}): Promise<Runtime> {
     hotSpinMicros: opts.hotSpinMicros ?? 20,
     maxArgBytes: positiveInt('maxArgBytes', opts.maxArgBytes, 2048),
     maxChildren: positiveInt('maxChildren', opts.maxChildren, 256),
+    retainCleaned: positiveInt('retainCleaned', opts.retainCleaned, 10_000),
     maxDepth: positiveInt('maxDepth', opts.maxDepth, 16),
     maxHandles: positiveInt('maxHandles', opts.maxHandles, 64),
     shutdownTimeoutMs: positiveInt('shutdownTimeoutMs', opts.shutdownTimeoutMs, 5000),

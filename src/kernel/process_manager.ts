@@ -51,6 +51,7 @@ export class ProcessManager implements LinkSink {
     onRequest: () => void,
     limits: TreeLimits & { maxHandles: number; maxArgBytes: number } = {
       maxChildren: 256,
+      retainCleaned: 10_000,
       maxDepth: 16,
       maxHandles: 64,
       maxArgBytes: 2048,

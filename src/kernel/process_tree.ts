@@ -24,6 +24,8 @@ import type { DomainEntry, DomainTable, TreeState } from './domain_table.js'
 export interface TreeLimits {
   /** Children (living or reapable) one domain may have. */
   maxChildren: number
+  /** Dead, unreaped children of the root kept for later waits; the oldest go past it. */
+  retainCleaned: number
   /** Depth of the tree below the root. */
   maxDepth: number
 }
@@ -43,6 +45,9 @@ export class ProcessTree {
   readonly limits: TreeLimits
   /** Entries freed so far (for leak checks). */
   freed = 0
+  /** Ids of the root's cleaned, unreaped children, oldest first (see retain). */
+  private retained: number[] = []
+  private retainedHead = 0
   /** Spawns each domain asked for and not yet answered: they count toward maxChildren. */
   private readonly spawning = new Map<number, number>()
   /** Clients waiting for a domain's spawns in flight to be answered (filicide). */
@@ -156,6 +161,26 @@ export class ProcessTree {
 
   onCleaned(e: DomainEntry): void {
     this.tryFree(e)
+    if (e.parentId === 0 && this.table.get(e.id) === e) this.retain(e)
+  }
+
+  /**
+   * The root's dead children wait here, oldest first, for an rt.wait that reaps
+   * them. Past `retainCleaned` of them the oldest is reaped by the runtime: a
+   * process table is finite (Unix's is too), and an embedding server that never
+   * reaps must not grow without bound. Its capability then goes stale.
+   */
+  private retain(e: DomainEntry): void {
+    this.retained.push(e.id)
+    while (this.retained.length - this.retainedHead > this.limits.retainCleaned) {
+      const old = this.table.get(this.retained[this.retainedHead++])
+      if (old !== undefined && !old.alive) this.reapByRoot(old)
+    }
+    // Compact the FIFO now and then instead of shifting it every time.
+    if (this.retainedHead > 4096 && this.retainedHead * 2 > this.retained.length) {
+      this.retained = this.retained.slice(this.retainedHead)
+      this.retainedHead = 0
+    }
   }
 
   /** Free `e` if it is dead, cleaned, childless and nobody will wait for it. */

@@ -45,6 +45,11 @@ export interface BootOptions {
   maxArgBytes?: number
   /** Children one domain may have (living or reapable). Default 256. */
   maxChildren?: number
+  /**
+   * Dead domains the runtime spawned and nobody reaped, kept for later waits.
+   * Past this many the oldest is reaped (its capability goes stale). Default 10000.
+   */
+  retainCleaned?: number
   /** Depth of the process tree. Default 16. */
   maxDepth?: number
   /** Handle-table size of each domain. Default 64. */
@@ -155,6 +160,7 @@ export class Runtime {
     this.mainBell = mainBell
     this.pm = new ProcessManager(() => this.scheduleFlush(), {
       maxChildren: opts.maxChildren,
+      retainCleaned: opts.retainCleaned,
       maxDepth: opts.maxDepth,
       maxHandles: opts.maxHandles,
       maxArgBytes: opts.maxArgBytes,
