@@ -13,7 +13,7 @@
  */
 import type { ErrorText } from '../protocol/messages.js'
 import { DomainCap } from './cap.js'
-import type { HandleTable } from './handles.js'
+import { HandleTable } from './handles.js'
 
 export type DomainState = 'RUNNING' | 'STOP_PEND' | 'STOPPED' | 'CLEANED'
 
@@ -78,8 +78,9 @@ export class DomainEntry {
   readonly depth: number
   /** Detached child: never waited for, freed once cleaned. */
   readonly noreap: boolean
-  /** The capabilities this domain holds (possibly shared with its parent). */
-  readonly handles: HandleTable
+  /** Its table, made on first use (most short-lived domains never hold a handle). */
+  private handleTable: HandleTable | null
+  private readonly maxHandles: number
   /** Ids of children still in the table. */
   readonly children = new Set<number>()
   /** Its parent (or the root) has collected its exit status. */
@@ -111,7 +112,14 @@ export class DomainEntry {
     token: string,
     core: number,
     spec: { program: string; argv: string[]; env: Record<string, string> },
-    tree: { parentId: number; depth: number; noreap: boolean; handles: HandleTable },
+    tree: {
+      parentId: number
+      depth: number
+      noreap: boolean
+      /** A table to start with (inherited or shared), or null for an empty one on demand. */
+      handles: HandleTable | null
+      maxHandles: number
+    },
   ) {
     this.id = id
     this.cap = new DomainCap(id, token)
@@ -121,9 +129,15 @@ export class DomainEntry {
     this.parentId = tree.parentId
     this.depth = tree.depth
     this.noreap = tree.noreap
-    this.handles = tree.handles
+    this.handleTable = tree.handles
+    this.maxHandles = tree.maxHandles
     this.running.add(core)
     this.resources.add(core)
+  }
+
+  /** The capabilities this domain holds (possibly shared with its parent). */
+  get handles(): HandleTable {
+    return (this.handleTable ??= new HandleTable(this.maxHandles))
   }
 
   /** Running or stopping: not yet STOPPED. */

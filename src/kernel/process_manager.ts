@@ -103,7 +103,7 @@ export class ProcessManager implements LinkSink {
     this.tree.checkSpawn(parent)
     const id = this.table.allocateId()
     const text = JSON.stringify({ url, argv, env })
-    const handles = opts.handles ?? new HandleTable(this.maxHandles)
+    const handles = opts.handles ?? null
     return new Promise((resolve, reject) => {
       this.links.send(s, Op.SPAWN, id, 0, text, (err, _v, t) => {
         this.pendingSpawns--
@@ -120,6 +120,7 @@ export class ProcessManager implements LinkSink {
             depth: parent === null ? 1 : parent.depth + 1,
             noreap: opts.noreap === true,
             handles,
+            maxHandles: this.maxHandles,
           },
         )
         this.table.add(e)

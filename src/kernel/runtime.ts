@@ -551,6 +551,9 @@ export class Runtime {
   }
 }
 
+/** Resolved program paths, by cwd and path: resolving costs more than a spawn's ring trip. */
+const resolved = new Map<string, string>()
+
 export function programUrl(program: string | URL): string {
   if (program instanceof URL) {
     if (program.protocol !== 'file:')
@@ -560,6 +563,14 @@ export function programUrl(program: string | URL): string {
   if (typeof program !== 'string' || program.length === 0) {
     throw new TypeError('program must be a path or a file URL of an ES module')
   }
-  if (program.startsWith('file:')) return new URL(program).href
-  return pathToFileURL(resolvePath(program)).href
+  const key = program.startsWith('/') ? program : `${process.cwd()}\0${program}`
+  let href = resolved.get(key)
+  if (href === undefined) {
+    href = program.startsWith('file:')
+      ? new URL(program).href
+      : pathToFileURL(resolvePath(program)).href
+    if (resolved.size >= 256) resolved.clear()
+    resolved.set(key, href)
+  }
+  return href
 }
