@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander'
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './output.js'
 import { registerDemo } from './demo.js'
 import { registerStress } from './stress.js'
+import { registerBench } from './bench.js'
 
 const program = new Command()
 program
@@ -19,6 +20,7 @@ program
 
 registerDemo(program)
 registerStress(program)
+registerBench(program)
 
 try {
   await program.parseAsync(process.argv)
