@@ -1,0 +1,38 @@
+/** Small statistics helpers shared by the benchmark suites. */
+
+/** Median of a list of numbers (NaN when empty). Does not modify its input. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN
+  const s = [...values].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+
+/**
+ * The p-th percentile (0..100) of samples that are already sorted ascending,
+ * nearest-rank definition: the smallest sample with at least p% of samples at or below it.
+ */
+export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
+  const n = sorted.length
+  if (n === 0) return NaN
+  const rank = Math.ceil((p / 100) * n)
+  return sorted[Math.min(n - 1, Math.max(0, rank - 1))]
+}
+
+/** Round to `digits` significant digits, for printing and for JSON figures. */
+export function sig(value: number, digits = 4): number {
+  if (!Number.isFinite(value) || value === 0) return value
+  return Number(value.toPrecision(digits))
+}
+
+/** Human formatting: 81234567 -> '81.23 M', 0.000812 -> '0.000812'. */
+export function human(value: number): string {
+  if (!Number.isFinite(value)) return String(value)
+  const a = Math.abs(value)
+  if (a >= 1e9) return `${(value / 1e9).toFixed(2)} G`
+  if (a >= 1e6) return `${(value / 1e6).toFixed(2)} M`
+  if (a >= 1e4) return `${(value / 1e3).toFixed(1)} k`
+  if (a >= 100) return value.toFixed(0)
+  if (a >= 1) return value.toFixed(2)
+  return value.toPrecision(3)
+}
