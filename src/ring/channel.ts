@@ -51,6 +51,9 @@ export type ChannelSide = 'a' | 'b'
 
 function noop(): void {}
 
+/** A wait's verdict now: true or false ends it, null keeps waiting. */
+type Outcome = () => boolean | null
+
 export class Channel {
   /** Bytes a channel of these capacities needs. */
   static byteLength(capacity: number, replyCapacity = capacity): number {
@@ -97,6 +100,10 @@ export class Channel {
   private readonly hdr: Int32Array
   private readonly readable: ReadyCheck
   private readonly writable: ReadyCheck
+  /** Readable: frames left (even after close) is true, closed is false, else undecided. */
+  private readonly readableNow: Outcome
+  /** Writable: closed is false, room for writableNeed is true, else undecided. */
+  private readonly writableNow: Outcome
   private writableNeed = 0
 
   constructor(sab: SharedArrayBuffer, side: ChannelSide, spin = DEFAULT_SPIN) {
@@ -159,6 +166,9 @@ export class Channel {
     // Allocated once: the wait loops pass these instead of fresh closures.
     this.readable = () => !this.rx.isEmpty() || this.closed
     this.writable = () => this.tx.canReserve(this.writableNeed) || this.closed
+    this.readableNow = () => (!this.rx.isEmpty() ? true : this.closed ? false : null)
+    this.writableNow = () =>
+      this.closed ? false : this.tx.canReserve(this.writableNeed) ? true : null
   }
 
   /** True once either side closed the channel. */
@@ -233,14 +243,7 @@ export class Channel {
    * `timeoutMs`. True when readable (a closed channel with frames left is readable).
    */
   waitReadable(timeoutMs = Infinity): boolean {
-    const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs
-    for (;;) {
-      if (!this.rx.isEmpty()) return true
-      if (this.closed) return false
-      const left = deadline === Infinity ? Infinity : deadline - Date.now()
-      if (left <= 0) return false
-      this.rxBell.waitSync(this.readable, this.spin, left)
-    }
+    return this.until(this.rxBell, this.readableNow, this.readable, timeoutMs)
   }
 
   /**
@@ -248,24 +251,8 @@ export class Channel {
    * readable, false on close or timeout. Each sleep is a bounded waitAsync that
    * re-checks; a ref'd timer keeps the process alive while this waits.
    */
-  async readableAsync(timeoutMs = Infinity): Promise<boolean> {
-    const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs
-    const keepAlive = setInterval(noop, 1 << 30)
-    try {
-      for (;;) {
-        if (!this.rx.isEmpty()) return true
-        if (this.closed) return false
-        const left = deadline === Infinity ? Infinity : deadline - Date.now()
-        if (left <= 0) return false
-        await this.rxBell.waitAsync(
-          this.readable,
-          this.spin,
-          Math.min(left, DEFAULT_ASYNC_TIMEOUT_MS),
-        )
-      }
-    } finally {
-      clearInterval(keepAlive)
-    }
+  readableAsync(timeoutMs = Infinity): Promise<boolean> {
+    return this.untilAsync(this.rxBell, this.readableNow, this.readable, timeoutMs)
   }
 
   /**
@@ -273,35 +260,46 @@ export class Channel {
    * be reserved in tx (or the channel closes), at most `timeoutMs`. True when it can.
    */
   waitWritable(length: number, timeoutMs = Infinity): boolean {
-    const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs
     this.writableNeed = length
     this.flush()
-    for (;;) {
-      if (this.closed) return false
-      if (this.tx.canReserve(length)) return true
-      const left = deadline === Infinity ? Infinity : deadline - Date.now()
-      if (left <= 0) return false
-      this.txRoomBell.waitSync(this.writable, this.spin, left)
-    }
+    return this.until(this.txRoomBell, this.writableNow, this.writable, timeoutMs)
   }
 
   /** Async counterpart of waitWritable. */
-  async writableAsync(length: number, timeoutMs = Infinity): Promise<boolean> {
-    const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs
-    const keepAlive = setInterval(noop, 1 << 30)
+  writableAsync(length: number, timeoutMs = Infinity): Promise<boolean> {
     this.writableNeed = length
     this.flush()
+    return this.untilAsync(this.txRoomBell, this.writableNow, this.writable, timeoutMs)
+  }
+
+  /** Sleep on `bell` until `outcome` decides (true/false), at most `timeoutMs`; false on timeout. */
+  private until(bell: Doorbell, outcome: Outcome, ready: ReadyCheck, timeoutMs: number): boolean {
+    const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs
+    for (;;) {
+      const o = outcome()
+      if (o !== null) return o
+      const left = deadline === Infinity ? Infinity : deadline - Date.now()
+      if (left <= 0) return false
+      bell.waitSync(ready, this.spin, left)
+    }
+  }
+
+  /** The same without blocking: bounded waitAsync sleeps, a ref'd timer meanwhile. */
+  private async untilAsync(
+    bell: Doorbell,
+    outcome: Outcome,
+    ready: ReadyCheck,
+    timeoutMs: number,
+  ): Promise<boolean> {
+    const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs
+    const keepAlive = setInterval(noop, 1 << 30)
     try {
       for (;;) {
-        if (this.closed) return false
-        if (this.tx.canReserve(length)) return true
+        const o = outcome()
+        if (o !== null) return o
         const left = deadline === Infinity ? Infinity : deadline - Date.now()
         if (left <= 0) return false
-        await this.txRoomBell.waitAsync(
-          this.writable,
-          this.spin,
-          Math.min(left, DEFAULT_ASYNC_TIMEOUT_MS),
-        )
+        await bell.waitAsync(ready, this.spin, Math.min(left, DEFAULT_ASYNC_TIMEOUT_MS))
       }
     } finally {
       clearInterval(keepAlive)

@@ -21,6 +21,8 @@
 export const DOORBELL_BYTES = 64
 const SEQ = 0
 const SLEEPERS = 1
+/** announce()'s answer when no sleep is needed: seq is an int32, so never 0.5. */
+const READY = 0.5
 
 /** Spin iterations before sleeping; small because cores are oversubscribed here. */
 export const DEFAULT_SPIN = 256
@@ -78,20 +80,32 @@ export class Doorbell {
   }
 
   /**
+   * The first half of every wait: spin, then read seq and announce sleep, then
+   * re-check (the order the no-lost-wake-up argument above needs). Returns READY
+   * when the wait is over already (nothing announced), else the seq to sleep on,
+   * with this thread counted among the sleepers.
+   */
+  private announce(ready: ReadyCheck, spin: number): number {
+    for (let i = 0; i < spin; i++) if (ready()) return READY
+    const s = Atomics.load(this.word, SEQ)
+    Atomics.add(this.word, SLEEPERS, 1)
+    if (ready()) {
+      Atomics.sub(this.word, SLEEPERS, 1)
+      return READY
+    }
+    this.sleeps++
+    return s
+  }
+
+  /**
    * Blocking wait for a worker thread: spin `spin` checks of `ready`, then sleep in
    * Atomics.wait for at most `timeoutMs`. Returns ready() after waking. Never call
    * this on the main thread: Node allows Atomics.wait there, but it freezes the event
    * loop, so the rule is ours to keep.
    */
   waitSync(ready: ReadyCheck, spin = DEFAULT_SPIN, timeoutMs = Infinity): boolean {
-    for (let i = 0; i < spin; i++) if (ready()) return true
-    const s = Atomics.load(this.word, SEQ)
-    Atomics.add(this.word, SLEEPERS, 1)
-    if (ready()) {
-      Atomics.sub(this.word, SLEEPERS, 1)
-      return true
-    }
-    this.sleeps++
+    const s = this.announce(ready, spin)
+    if (s === READY) return true
     Atomics.wait(this.word, SEQ, s, timeoutMs)
     Atomics.sub(this.word, SLEEPERS, 1)
     return ready()
@@ -109,14 +123,8 @@ export class Doorbell {
     spin = DEFAULT_SPIN,
     timeoutMs = DEFAULT_ASYNC_TIMEOUT_MS,
   ): Promise<boolean> {
-    for (let i = 0; i < spin; i++) if (ready()) return true
-    const s = Atomics.load(this.word, SEQ)
-    Atomics.add(this.word, SLEEPERS, 1)
-    if (ready()) {
-      Atomics.sub(this.word, SLEEPERS, 1)
-      return true
-    }
-    this.sleeps++
+    const s = this.announce(ready, spin)
+    if (s === READY) return true
     const r = Atomics.waitAsync(this.word, SEQ, s, timeoutMs)
     if (r.async) await r.value
     Atomics.sub(this.word, SLEEPERS, 1)
