@@ -16,24 +16,11 @@ import {
   type KernelErrorCode,
   type Runtime,
 } from 'multikernel'
-
-/** How long anything may take before we call it a hang (not a performance bound). */
-export const HANG_MS = 15_000
+import { within } from '../shared/bounded.js'
+export { within, HANG_MS } from '../shared/bounded.js'
 
 export function fixture(name: string): URL {
   return new URL(`./fixtures/${name}`, import.meta.url)
-}
-
-/** `p`, or a failure naming `what` if it has not settled within `ms`. */
-export function within<T>(p: Promise<T>, what: string, ms = HANG_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what}: not settled within ${ms} ms (lost wake-up or hang)`)),
-      ms,
-    )
-  })
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
 }
 
 /** Expect `p` to reject with a KernelError of `code` (checked on err.code); returns it. */

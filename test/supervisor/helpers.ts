@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Runtime, RuntimeEvent, RuntimeEventType } from 'multikernel'
+import { within, until, sleep } from '../shared/bounded.js'
+export { within, until, sleep }
 
 export const modes = new URL('./fixtures/modes.mjs', import.meta.url)
 export const configFixture = new URL('./fixtures/config.mjs', import.meta.url)
@@ -13,34 +15,6 @@ export const configFixture = new URL('./fixtures/config.mjs', import.meta.url)
 export const BOUND_MS = 15_000
 
 export type EventOf<T extends RuntimeEventType> = Extract<RuntimeEvent, { type: T }>
-
-/** Reject with `what` if `p` has not settled within `ms`. */
-export function within<T>(p: Promise<T>, what: string, ms = BOUND_MS): Promise<T> {
-  let t: NodeJS.Timeout | undefined
-  const timer = new Promise<never>((_, reject) => {
-    t = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)
-  })
-  return Promise.race([p, timer]).finally(() => clearTimeout(t))
-}
-
-/** Poll `check` until it is truthy; bounded. */
-export async function until<T>(
-  check: () => T | undefined | null | false,
-  what: string,
-  ms = BOUND_MS,
-): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = check()
-    if (v !== undefined && v !== null && v !== false) return v
-    if (Date.now() > end) throw new Error(`timed out: ${what}`)
-    await sleep(10)
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
 
 /** The refusal code of a rejected promise, or 'ok'. */
 export async function codeOf(p: Promise<unknown>): Promise<string> {

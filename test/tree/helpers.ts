@@ -3,36 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { DomainStatus, Runtime } from 'multikernel'
+import { within, until, sleep } from '../shared/bounded.js'
+export { within, until, sleep }
 
 export const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url)
-
-/** Reject with `what` if `p` has not settled within `ms` (every wait here is bounded). */
-export function within<T>(p: Promise<T>, what: string, ms = 15_000): Promise<T> {
-  let t: NodeJS.Timeout | undefined
-  const timer = new Promise<never>((_, reject) => {
-    t = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)
-  })
-  return Promise.race([p, timer]).finally(() => clearTimeout(t))
-}
-
-/** Poll `check` until it returns something other than undefined/false; bounded. */
-export async function until<T>(
-  check: () => T | undefined | false,
-  what: string,
-  ms = 15_000,
-): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = check()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > end) throw new Error(`timed out: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
 
 /** A scratch directory for reports and go-files, removed by `cleanup`. */
 export class Scratch {
