@@ -9,7 +9,8 @@ import { KernelError } from '../errors.js'
 import { Channel } from '../ring/channel.js'
 import { DEFAULT_SPIN, DOORBELL_BYTES, Doorbell } from '../ring/doorbell.js'
 import { SpawndState } from './spawnd_state.js'
-import { Runtime, positiveInt, withTimeout, type BootOptions } from './runtime.js'
+import { Runtime, type BootOptions } from './runtime.js'
+import { positiveInt, withTimeout } from './util.js'
 
 const SPAWND_URL = new URL('../../workers/spawnd.js', import.meta.url)
 

@@ -1,21 +1,9 @@
 /**
- * The runtime: boot() starts one spawnd worker per core, registers each with the
- * process manager (the only add_spawnd path), and runs the main thread's side of
- * the hot path:
- *
- *  - requests are written into rings as they are made and published once per
- *    synchronous batch (a microtask), then the main thread spins a bounded while
- *    (hotSpinMicros) polling every reply ring, so a hot core answers in
- *    microseconds without a wake-up;
- *  - otherwise one async loop sleeps on one doorbell shared by every spawnd
- *    (Atomics.waitAsync, bounded, re-checking), and drains every reply ring on
- *    each wake-up, yielding to the event loop between busy batches so timers and
- *    I/O of the embedding server keep running.
- *
- * The main thread never blocks in Atomics.wait.
+ * The runtime: the public face of the kernel. It owns the process manager and
+ * the pump (pump.ts: the main thread's side of the hot path), checks arguments
+ * where requests enter, and runs shutdown. boot.ts starts it; the supervisor
+ * attaches to it.
  */
-import { resolve as resolvePath } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import type { Worker } from 'node:worker_threads'
 import { KernelError } from '../errors.js'
 import type { Doorbell } from '../ring/doorbell.js'
@@ -27,6 +15,9 @@ import { ProcessManager } from './process_manager.js'
 import { BOOT_KEY } from './spawnd_links.js'
 import type { SpawndState, SpawndHealth } from './spawnd_state.js'
 import type { RuntimeEvents } from './events.js'
+import { Pump } from './pump.js'
+import { noop, programUrl, sleep, withTimeout } from './util.js'
+export { programUrl } from './util.js'
 
 export interface BootOptions {
   /** Number of cores (spawnd workers). Default: os.availableParallelism(). */
@@ -98,86 +89,35 @@ export interface CoreStats {
   lastSeenAgoMs: number
 }
 
-function noop(): void {}
-
-/**
- * Longest the pump spins for replies within one event-loop turn, ms. Past it the
- * replies are left to the async loop, so timers and I/O of the embedding server
- * wait at most about this long for the hot path.
- */
-const TURN_SPIN_LIMIT_MS = 0.5
-
-function immediate(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let t: NodeJS.Timeout | undefined
-  const timer = new Promise<'timeout'>((resolve) => {
-    t = setTimeout(() => resolve('timeout'), ms)
-  })
-  return Promise.race([p, timer]).finally(() => clearTimeout(t))
-}
-
-export function positiveInt(name: string, v: number | undefined, dflt: number): number {
-  if (v === undefined) return dflt
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-    throw new RangeError(`${name} must be a positive integer, got ${String(v)}`)
-  }
-  return v
-}
-
 export class Runtime {
   /** Number of cores (spawnds). */
   readonly cores: number
   private readonly pm: ProcessManager
-  private readonly mainBell: Doorbell
-  private readonly spin: number
-  private readonly hotSpinMs: number
+  private readonly pump: Pump
   private readonly shutdownTimeoutMs: number
-  private flushScheduled = false
-  /** When the pump first spun in the current event-loop turn (0: not yet). */
-  private turnStart = 0
   private closing = false
   private closed = false
   private shutdownPromise: Promise<void> | null = null
-  private keepAlive: NodeJS.Timeout | null = null
-  private loopDone: Promise<void> = Promise.resolve()
   private readonly shutdownHooks: (() => Promise<void>)[] = []
   private startSpawnd: ((core: number) => SpawndState) | null = null
-  private readonly anyReply: () => boolean
 
   /** @internal use boot() */
   constructor(opts: Required<Omit<BootOptions, 'bootTimeoutMs'>>, mainBell: Doorbell) {
     this.cores = opts.cores
-    this.spin = opts.spin
-    this.hotSpinMs = opts.hotSpinMicros / 1000
     this.shutdownTimeoutMs = opts.shutdownTimeoutMs
-    this.mainBell = mainBell
-    this.pm = new ProcessManager(() => this.scheduleFlush(), {
+    this.pm = new ProcessManager(() => this.pump.schedule(), {
       maxChildren: opts.maxChildren,
       retainCleaned: opts.retainCleaned,
       maxDepth: opts.maxDepth,
       maxHandles: opts.maxHandles,
       maxArgBytes: opts.maxArgBytes,
     })
-    this.anyReply = () => {
-      for (const s of this.pm.links.spawnds)
-        if (s.health === 'up' && !s.chan.rx.isEmpty()) return true
-      return this.closed
-    }
+    this.pump = new Pump(this.pm.links, mainBell, opts.hotSpinMicros / 1000)
   }
 
   /** @internal boot path: start the pump once every spawnd is registered. */
   start(): void {
-    // A ref'd handle while the runtime is open: a pending waitAsync does not keep
-    // Node alive, and an open runtime is a server's reason to live.
-    this.keepAlive = setInterval(noop, 1 << 30)
-    this.loopDone = this.loop()
+    this.pump.start()
   }
 
   /** @internal boot path: register a spawnd (a fresh one may replace a failed core). */
@@ -260,92 +200,7 @@ export class Runtime {
 
   /** Drain every reply ring now (the supervisor does before judging silence). */
   pollReplies(): void {
-    this.drainAll()
-  }
-
-  // ------------------------------------------------------------------ pump
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return
-    this.flushScheduled = true
-    queueMicrotask(this.flushNow)
-  }
-
-  /**
-   * Publish every batch written this turn; then poll the reply rings for at most
-   * hotSpinMicros, until the first replies are handled: their clients'
-   * continuations must run next (they are what sends the following requests), and
-   * they run only once this microtask returns. No spinning once the current
-   * event-loop turn has spun for TURN_SPIN_LIMIT_MS: a chain of requests each
-   * answered within the spin (an `await rt.ping()` loop) would otherwise never
-   * return to the event loop; past the limit the async loop takes the replies.
-   */
-  private readonly flushNow = (): void => {
-    this.flushScheduled = false
-    const spawnds = this.pm.links.spawnds
-    for (let i = 0; i < spawnds.length; i++) spawnds[i].flush()
-    if (this.hotSpinMs <= 0 || this.pm.links.outstanding() === 0) return
-    const now = performance.now()
-    if (this.turnStart === 0) {
-      this.turnStart = now
-      setImmediate(this.turnPassed)
-    } else if (now - this.turnStart > TURN_SPIN_LIMIT_MS) {
-      return
-    }
-    const end = now + this.hotSpinMs
-    for (let k = 1; ; k++) {
-      if (this.drainAll() > 0) return
-      if ((k & 15) === 0 && performance.now() > end) return
-    }
-  }
-
-  /** The event loop turned (a check phase ran): spinning is allowed again. */
-  private readonly turnPassed = (): void => {
-    this.turnStart = 0
-  }
-
-  private drainAll(): number {
-    let n = 0
-    const spawnds = this.pm.links.spawnds
-    for (let i = 0; i < spawnds.length; i++)
-      if (spawnds[i].health === 'up') n += this.pm.links.drain(spawnds[i])
-    // Replies free ring room and their handlers may have sent follow-ups.
-    for (let i = 0; i < spawnds.length; i++) spawnds[i].flush()
-    return n
-  }
-
-  /**
-   * The async side of the pump: drain every reply ring, yielding to the event loop
-   * between busy batches. When dry right after a batch, with requests outstanding,
-   * poll for up to hotSpinMicros before sleeping: while this loop sleeps in waitAsync, every
-   * spawnd publish must Atomics.notify it (microseconds on the spawnd, and a task
-   * to wake this thread), so a reply on its way is cheaper caught by a short poll.
-   * Then sleep on the doorbell every spawnd rings (bounded, re-checking).
-   */
-  private async loop(): Promise<void> {
-    // Replies came on the last round: more are likely on their way. A request that
-    // takes long (a module to load) gets one poll, not one per bounded wait.
-    let flowing = false
-    while (!this.closed) {
-      if (this.drainAll() > 0) {
-        flowing = true
-        await immediate()
-        continue
-      }
-      const busy = this.pm.links.outstanding() > 0
-      if (flowing && busy && this.hotSpinMs > 0 && this.awaitReply(this.hotSpinMs)) continue
-      flowing = false
-      await this.mainBell.waitAsync(this.anyReply, 0, busy ? 5 : 50)
-    }
-  }
-
-  /** Poll the reply rings for at most `ms`; true as soon as one holds a frame. */
-  private awaitReply(ms: number): boolean {
-    const end = performance.now() + ms
-    for (let k = 1; ; k++) {
-      if (this.anyReply()) return true
-      if ((k & 15) === 0 && performance.now() > end) return false
-    }
+    this.pump.drainAll()
   }
 
   // ------------------------------------------------------------------ API
@@ -537,40 +392,14 @@ export class Runtime {
     await withTimeout(Promise.all(byes), Math.max(left(), 100))
     for (const s of this.pm.links.spawnds) this.pm.coreFailed(s.core, 'down')
     this.closed = true
-    this.mainBell.wake()
+    const pumpStopped = this.pump.stop()
     await Promise.all(
       this.pm.links.spawnds.map(async (s) => {
         s.chan.close()
         await s.worker.terminate()
       }),
     )
-    await this.loopDone
-    if (this.keepAlive !== null) clearInterval(this.keepAlive)
-    this.keepAlive = null
+    await pumpStopped
     this.pm.events.end()
   }
-}
-
-/** Resolved program paths, by cwd and path: resolving costs more than a spawn's ring trip. */
-const resolved = new Map<string, string>()
-
-export function programUrl(program: string | URL): string {
-  if (program instanceof URL) {
-    if (program.protocol !== 'file:')
-      throw new TypeError(`program URL must be file:, got ${program.protocol}`)
-    return program.href
-  }
-  if (typeof program !== 'string' || program.length === 0) {
-    throw new TypeError('program must be a path or a file URL of an ES module')
-  }
-  const key = program.startsWith('/') ? program : `${process.cwd()}\0${program}`
-  let href = resolved.get(key)
-  if (href === undefined) {
-    href = program.startsWith('file:')
-      ? new URL(program).href
-      : pathToFileURL(resolvePath(program)).href
-    if (resolved.size >= 256) resolved.clear()
-    resolved.set(key, href)
-  }
-  return href
 }
