@@ -1,8 +1,9 @@
 /**
  * `multikernel demo`: what `npm start` runs. Boots the runtime on every core and
  * runs a mixed workload for a bounded time (short-lived domains spawned and
- * reaped, long-lived services spanned over every core, kills, a domain that
- * crashes on purpose, pipelined pings), with a live view of every core.
+ * reaped, a long-lived domain spanned over every core, kills, a domain that
+ * crashes on purpose, a supervised service that crashes and is restarted with
+ * backoff, pipelined pings), with a live view of every core.
  */
 import type { Command } from 'commander'
 import { boot } from '../index.js'
@@ -33,6 +34,8 @@ export interface DemoSummary {
   pings: number
   requestsPerSec: number
   domainsPerSec: number
+  /** Restarts the reincarnation server scheduled for the crashing service. */
+  serviceRestarts: number
   errors: string[]
 }
 
@@ -63,7 +66,10 @@ export async function runDemo(o: {
   durationMs: number
   out: OutputOptions
 }): Promise<DemoSummary> {
-  const rt = await boot(o.cores === undefined ? {} : { cores: o.cores })
+  const rt = await boot({
+    ...(o.cores === undefined ? {} : { cores: o.cores }),
+    supervisor: { periodMs: 200 },
+  })
   const started = Date.now()
   const deadline = started + o.durationMs
   const byReason: Record<ExitReason, number> = { exited: 0, error: 0, killed: 0, 'core-failed': 0 }
@@ -75,7 +81,8 @@ export async function runDemo(o: {
     if (errors.length < 10) errors.push(err instanceof Error ? err.message : String(err))
   }
   const reap = async (d: DomainCap): Promise<void> => {
-    const r = await rt.wait(d)
+    // Reaped: a demo that spawns without end keeps no entry it will not ask about.
+    const r = await rt.wait(d, { reap: true })
     waited++
     if (r.status !== 'running') byReason[r.reason]++
   }
@@ -86,6 +93,18 @@ export async function runDemo(o: {
   spawned++
   for (let c = 1; c < rt.cores; c++) await rt.span(svc, c)
   services.push(svc)
+
+  // A supervised service that crashes a little after every start: the
+  // reincarnation server restarts it, backing off (MINIX: at once, then 2, 4, ...
+  // periods), and the view shows its restarts.
+  let restarts = 0
+  rt.events.on('restart-scheduled', () => restarts++)
+  await rt.services.up('flaky', program('crash'), {
+    argv: ['300'],
+    restart: 'permanent',
+    maxRestarts: 1000,
+    withinMs: 60_000,
+  })
 
   const live = (): boolean => Date.now() < deadline
   const tasks: Promise<void>[] = []
@@ -142,9 +161,14 @@ export async function runDemo(o: {
     })().catch(note),
   )
 
-  const view = new LiveView(rt, o.out, started, o.durationMs)
+  const view = new LiveView(rt, o.out, started, o.durationMs, () => ({
+    spawned,
+    waited,
+    restarts,
+  }))
   const timer = o.out.json ? null : setInterval(() => view.draw(), 250)
   await Promise.all(tasks)
+  await rt.services.down('flaky').catch(note)
   for (const s of services) {
     await rt.kill(s).catch(note)
     await reap(s)
@@ -163,6 +187,7 @@ export async function runDemo(o: {
     pings,
     requestsPerSec: Math.round(requests / (durationMs / 1000)),
     domainsPerSec: Math.round(waited / (durationMs / 1000)),
+    serviceRestarts: restarts,
     errors,
   }
   if (!o.out.json) printSummary(summary, o.out)
@@ -185,6 +210,7 @@ class LiveView {
     private readonly out: OutputOptions,
     private readonly started: number,
     private readonly durationMs: number,
+    private readonly counts: () => { spawned: number; waited: number; restarts: number },
   ) {}
 
   draw(final = false): void {
@@ -209,9 +235,7 @@ class LiveView {
     const elapsed = ((now - this.started) / 1000).toFixed(1)
     const rows = [
       p.bold(`multikernel demo  ${elapsed}s / ${this.durationMs / 1000}s`),
-      p.dim(
-        'core  health  sendQ  recvQ  reqRing  replyRing   req/s       dispatchers  last answer',
-      ),
+      p.dim('core  health  sendQ  recvQ  reqRing  replyRing   req/s       dispatchers  last beat'),
     ]
     for (const s of stats) {
       const rate = (s.requests - (this.lastRequests[s.core] ?? 0)) / dt
@@ -223,10 +247,15 @@ class LiveView {
           `${fmtRate(rate).padStart(10)}  ${String(perCore.get(s.core) ?? 0).padStart(11)}  ${s.lastSeenAgoMs} ms ago`,
       )
     }
+    const c = this.counts()
     rows.push(
       `domains: ${p.green(`running ${byState.RUNNING}`)}  ${p.yellow(`stopping ${byState.STOP_PEND}`)}  ` +
-        `stopped ${byState.STOPPED}  ${p.dim(`cleaned ${byState.CLEANED}`)}`,
+        `stopped ${byState.STOPPED}  cleaned ${byState.CLEANED}  ${p.dim(`(spawned ${c.spawned}, reaped ${c.waited})`)}`,
     )
+    const services = this.rt.services
+      .list()
+      .map((svc) => `${svc.label} ${svc.state} (restarts ${svc.restarts})`)
+    rows.push(`services: ${services.length > 0 ? services.join(', ') : 'none'}`)
     this.lastAt = now
     if (tty && this.lines > 0) process.stdout.write(`\x1b[${this.lines}A\x1b[J`)
     process.stdout.write(rows.join('\n') + '\n')
@@ -249,6 +278,7 @@ function printSummary(s: DemoSummary, out: OutputOptions): void {
     `  domains spawned ${s.spawned}, reaped ${s.waited} (${s.domainsPerSec}/s): ` +
       `exited ${s.byReason.exited}, crashed ${s.byReason.error}, killed ${s.byReason.killed}, core-failed ${s.byReason['core-failed']}`,
     `  requests through the rings: ${s.requestsPerSec}/s (pings ${s.pings})`,
+    `  the crashing service was restarted ${s.serviceRestarts} times by the reincarnation server`,
     s.errors.length === 0 ? p.green('  no errors') : p.red(`  errors: ${s.errors.join('; ')}`),
   ]
   process.stdout.write(lines.join('\n') + '\n')
