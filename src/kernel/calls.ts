@@ -71,10 +71,10 @@ async function spawn(pm: ProcessManager, caller: DomainEntry, raw: unknown): Pro
   if (caller.handles.list().length >= caller.handles.max) {
     throw new KernelError('HANDLE_TABLE_FULL', `domain ${caller.id} has no free handle for a child`)
   }
+  // Shared: the caller's own table object (FORK_SHAREHANDLE). Copied: fresh slots.
   let table: HandleTable
   if (a.shareHandles === true) {
     table = caller.handles
-    table.sharers++
   } else {
     table = new HandleTable(pm.maxHandles)
     for (const id of targets) table.add(id)

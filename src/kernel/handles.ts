@@ -14,8 +14,6 @@ import { KernelError } from '../errors.js'
 export class HandleTable {
   readonly max: number
   private readonly slots: (number | null)[] = []
-  /** Domains sharing this table (for FORK_SHAREHANDLE bookkeeping). */
-  sharers = 1
 
   constructor(max: number) {
     this.max = max
