@@ -13,6 +13,8 @@
  */
 import { workerData } from 'node:worker_threads'
 import { Channel } from '../src/ring/channel.js'
+import { ReplyPort } from './reply_port.js'
+import { Dispatcher, KILLED, type DispatcherOwner } from './dispatcher.js'
 import { Doorbell } from '../src/ring/doorbell.js'
 import type { SpscRing } from '../src/ring/spsc.js'
 import { Op, ExitHow, EXIT_RELEASED, type CallCode } from '../src/protocol/opcodes.js'
@@ -24,11 +26,9 @@ import {
   W_OP,
   W_TAG,
   W_VALUE,
-  encodeText,
   readText,
   wellFormed,
   word,
-  writeFrame,
 } from '../src/protocol/frame.js'
 import {
   errorToText,
@@ -40,7 +40,6 @@ import { KernelError, type KernelErrorCode } from '../src/errors.js'
 import {
   DomainExit,
   makeContext,
-  type DispatcherHost,
   type DomainContext,
   type DomainMain,
 } from '../src/domain/context.js'
@@ -62,60 +61,12 @@ interface PendingCall {
   reject: (err: Error) => void
 }
 
-/** One domain's presence on this core: an entry of the ps table, and its ctx's host. */
-class Dispatcher implements DispatcherHost {
-  state: 'running' | 'stopped' = 'running'
-  /** Fired on kill; made only when the domain reads ctx.signal (most never do). */
-  ac: AbortController | null = null
-  /** Graceful stop request (TERM). */
-  term: AbortController | null = null
-
-  constructor(
-    readonly spawnd: Spawnd,
-    readonly id: number,
-    readonly domainId: number,
-    readonly program: string,
-  ) {}
-
-  call(op: CallCode, args: unknown): Promise<string> {
-    return this.spawnd.callFor(this, op, args)
-  }
-
-  exit(code: number): void {
-    this.spawnd.finish(this, ExitHow.EXIT_CALLED, code, null)
-  }
-
-  signal(): AbortSignal {
-    // Asked for after the dispatcher stopped: it comes pre-aborted.
-    if (this.ac === null) {
-      this.ac = new AbortController()
-      if (this.state !== 'running') this.ac.abort(KILLED)
-    }
-    return this.ac.signal
-  }
-
-  stopSignal(): AbortSignal {
-    return (this.term ??= new AbortController()).signal
-  }
-}
-
-/** A reply that found the reply ring full waits here, in order (spawnd's own TX_BUSY). */
-interface Outgoing {
-  op: number
-  tag: number
-  aux: number
-  domainId: number
-  value: number
-  text: string | null
-}
-
 const MAX_BATCH = 256
 
-class Spawnd {
+class Spawnd implements DispatcherOwner {
   private readonly chan: Channel
   private readonly rx: SpscRing
   private readonly tx: SpscRing
-  private readonly mainBell: Doorbell
   private readonly core: number
   private readonly token: number
   private readonly maxDispatchers: number
@@ -130,11 +81,10 @@ class Spawnd {
   private running = 0
   private inFlight = 0
   private nextId = 1
-  private readonly outbox: Outgoing[] = []
+  private readonly port: ReplyPort
   /** Domains' calls to the process manager awaiting a RESULT, by tag. */
   private readonly calls = new Map<number, PendingCall>()
   private callTag = 0
-  private inBatch = false
   private stopping = false
   private readonly readable: () => boolean
   private readonly closed: () => boolean
@@ -147,7 +97,7 @@ class Spawnd {
     this.chan = Channel.attach(boot.channel, { spin: boot.spin })
     this.rx = this.chan.rx
     this.tx = this.chan.tx
-    this.mainBell = new Doorbell(boot.mainBell, boot.mainBellOffset)
+    this.port = new ReplyPort(this.tx, new Doorbell(boot.mainBell, boot.mainBellOffset))
     this.readable = () => !this.rx.isEmpty() || this.chan.closed
     this.closed = () => this.chan.closed
   }
@@ -159,7 +109,7 @@ class Spawnd {
       const n = this.drain()
       if (this.stopping || this.chan.closed) break
       const busy =
-        this.running > 0 || this.inFlight > 0 || this.outbox.length > 0 || this.calls.size > 0
+        this.running > 0 || this.inFlight > 0 || this.port.backlog > 0 || this.calls.size > 0
       if (n > 0) {
         // Let the domains' promises and timers run between batches.
         if (busy) await yieldToLoop()
@@ -167,7 +117,7 @@ class Spawnd {
       }
       if (busy) {
         // A full reply ring is retried soon; otherwise sleep until rung (bounded).
-        await this.chan.rxBell.waitAsync(this.readable, this.spin, this.outbox.length > 0 ? 1 : 50)
+        await this.chan.rxBell.waitAsync(this.readable, this.spin, this.port.backlog > 0 ? 1 : 50)
       } else {
         this.chan.rxBell.waitSync(this.readable, this.spin, 1000)
       }
@@ -175,19 +125,19 @@ class Spawnd {
     for (const d of this.ps.values()) this.stopDispatcher(d)
     // Answers still waiting for room in the reply ring (SHUTDOWN's among them) must go
     // out before the worker ends, or their clients get SHUTDOWN for work that was done.
-    while (this.outbox.length > 0 && !this.chan.closed) {
-      this.publish()
-      if (this.outbox.length > 0) await this.chan.rxBell.waitAsync(this.closed, this.spin, 1)
+    while (this.port.backlog > 0 && !this.chan.closed) {
+      this.port.publish()
+      if (this.port.backlog > 0) await this.chan.rxBell.waitAsync(this.closed, this.spin, 1)
     }
     clearInterval(keepAlive)
   }
 
   /** Handle up to MAX_BATCH requests; release them, then publish the replies once. */
   private drain(): number {
-    this.inBatch = true
+    this.port.inBatch = true
     let n = 0
     try {
-      this.flushOutbox()
+      this.port.flushOutbox()
       const rx = this.rx
       for (; n < MAX_BATCH; n++) {
         const at = rx.poll()
@@ -198,9 +148,9 @@ class Spawnd {
       // bytes too, or a request that needs them never fits (usedBytes is then > 0).
       if (n > 0 || rx.usedBytes() !== 0) this.chan.release()
     } finally {
-      this.inBatch = false
+      this.port.inBatch = false
     }
-    this.publish()
+    this.port.publish()
     return n
   }
 
@@ -334,7 +284,7 @@ class Spawnd {
     const tag = (this.callTag = (this.callTag % 0x7ffffffe) + 1)
     return new Promise<string>((resolve, reject) => {
       this.calls.set(tag, { resolve, reject })
-      this.send(Op.CALL, tag, 0, d.domainId, op, text)
+      this.port.send(Op.CALL, tag, 0, d.domainId, op, text)
     })
   }
 
@@ -403,7 +353,7 @@ class Spawnd {
     this.ps.delete(d.id)
     this.byDomain.delete(d.domainId)
     const text = err === null ? null : JSON.stringify(errorToText(err))
-    this.send(Op.EXIT, 0, how | EXIT_RELEASED, d.domainId, code, text)
+    this.port.send(Op.EXIT, 0, how | EXIT_RELEASED, d.domainId, code, text)
   }
 
   private stopDispatcher(d: Dispatcher): void {
@@ -419,63 +369,9 @@ class Spawnd {
     value: number,
     text: string | null,
   ): void {
-    this.send(Op.REPLY, tag, err === null ? ERR_OK : errToWire(err), 0, value, text)
-  }
-
-  private send(
-    op: number,
-    tag: number,
-    aux: number,
-    domainId: number,
-    value: number,
-    text: string | null,
-  ): void {
-    if (this.outbox.length > 0 || !this.write(op, tag, aux, domainId, value, text)) {
-      this.outbox.push({ op, tag, aux, domainId, value, text })
-    }
-    if (!this.inBatch) this.publish()
-  }
-
-  private write(
-    op: number,
-    tag: number,
-    aux: number,
-    domainId: number,
-    value: number,
-    text: string | null,
-  ): boolean {
-    let bytes = text === null ? 0 : encodeText(text)
-    if (bytes + HEADER_BYTES > this.tx.maxPayload) {
-      // Never let an oversized text (a huge stack, a vast ps table) wedge the ring.
-      const msg = `${bytes}-byte reply text does not fit the ${this.tx.capacity}-byte reply ring`
-      bytes = encodeText(
-        JSON.stringify({ name: 'KernelError', message: msg, code: 'FRAME_TOO_LARGE' }),
-      )
-      if (op === Op.REPLY) aux = errToWire('FRAME_TOO_LARGE')
-    }
-    return writeFrame(this.tx, op, tag, aux, domainId, value, bytes)
-  }
-
-  private flushOutbox(): void {
-    const q = this.outbox
-    let i = 0
-    while (i < q.length) {
-      const o = q[i]
-      if (!this.write(o.op, o.tag, o.aux, o.domainId, o.value, o.text)) break
-      i++
-    }
-    if (i > 0) q.splice(0, i)
-  }
-
-  private publish(): void {
-    this.flushOutbox()
-    this.tx.publish()
-    this.mainBell.ring()
+    this.port.send(Op.REPLY, tag, err === null ? ERR_OK : errToWire(err), 0, value, text)
   }
 }
-
-/** One shared abort reason: an Error per stop would capture a stack trace each time. */
-const KILLED = new DomainExit(9)
 
 function yieldToLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))

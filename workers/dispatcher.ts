@@ -1,0 +1,52 @@
+/**
+ * Dispatcher: one domain's presence on this core, an entry of the spawnd's ps
+ * table, and the host of that domain's ctx (its calls, its exit, its signals).
+ */
+import { DomainExit, type DispatcherHost } from '../src/domain/context.js'
+import { ExitHow, type CallCode } from '../src/protocol/opcodes.js'
+
+/** One shared abort reason: an Error per stop would capture a stack trace each time. */
+export const KILLED = new DomainExit(9)
+
+/** What a dispatcher asks of its spawnd. */
+export interface DispatcherOwner {
+  callFor(d: Dispatcher, op: CallCode, args: unknown): Promise<string>
+  finish(d: Dispatcher, how: number, code: number, err: unknown): void
+}
+
+/** One domain's presence on this core: an entry of the ps table, and its ctx's host. */
+export class Dispatcher implements DispatcherHost {
+  state: 'running' | 'stopped' = 'running'
+  /** Fired on kill; made only when the domain reads ctx.signal (most never do). */
+  ac: AbortController | null = null
+  /** Graceful stop request (TERM). */
+  term: AbortController | null = null
+
+  constructor(
+    readonly spawnd: DispatcherOwner,
+    readonly id: number,
+    readonly domainId: number,
+    readonly program: string,
+  ) {}
+
+  call(op: CallCode, args: unknown): Promise<string> {
+    return this.spawnd.callFor(this, op, args)
+  }
+
+  exit(code: number): void {
+    this.spawnd.finish(this, ExitHow.EXIT_CALLED, code, null)
+  }
+
+  signal(): AbortSignal {
+    // Asked for after the dispatcher stopped: it comes pre-aborted.
+    if (this.ac === null) {
+      this.ac = new AbortController()
+      if (this.state !== 'running') this.ac.abort(KILLED)
+    }
+    return this.ac.signal
+  }
+
+  stopSignal(): AbortSignal {
+    return (this.term ??= new AbortController()).signal
+  }
+}
