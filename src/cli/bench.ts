@@ -7,6 +7,7 @@
  */
 import type { Command } from 'commander'
 import { readFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SUITES } from '../../bench/suites.js'
@@ -52,10 +53,13 @@ export function registerBench(cli: Command): void {
       const quick = opts.quick === true
       const files: ReportFile[] = []
       for (const name of names) {
+        const load0 = loadavg()[0]
         const report = await SUITES[name]({
           quick,
           progress: (line) => process.stderr.write(`[${name}] ${line}\n`),
         })
+        // A suite that does not note the machine's load at its start gets it here.
+        report.loadavgStart ??= load0
         if (!out.json) printReport(name, report, quick)
         const path = writeReport(ROOT, name, report, quick)
         process.stderr.write(`[${name}] wrote ${path}\n`)
