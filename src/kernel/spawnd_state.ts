@@ -53,16 +53,17 @@ export class SpawndState {
   ): number {
     // A frame that can never fit the ring would throw later from the send-queue pump
     // and wedge this core's queue: refuse it now, before a client is parked for it.
-    const frameBytes = text === null ? 0 : HEADER_BYTES + encodeText(text)
-    if (frameBytes > this.chan.tx.maxPayload) {
+    // Encoded once: the text stays in the codec's scratch buffer for write() below.
+    const bytes = text === null ? 0 : encodeText(text)
+    if (HEADER_BYTES + bytes > this.chan.tx.maxPayload) {
       throw new KernelError(
         'FRAME_TOO_LARGE',
-        `a ${frameBytes}-byte request can never fit core ${this.core}'s ${this.chan.tx.capacity}-byte request ring`,
+        `a ${HEADER_BYTES + bytes}-byte request can never fit core ${this.core}'s ${this.chan.tx.capacity}-byte request ring`,
       )
     }
     const tag = this.receiveQueue.add(handler)
     this.requests++
-    if (this.sendQueue.length > 0 || !this.write(op, tag, domainId, arg, text)) {
+    if (this.sendQueue.length > 0 || !this.write(op, tag, domainId, arg, text, bytes)) {
       this.sendQueue.push({ op, tag, domainId, arg, text })
     }
     return tag
@@ -86,14 +87,16 @@ export class SpawndState {
     }
   }
 
+  /** `encoded`: the text's length if it is already in the codec's scratch buffer. */
   private write(
     op: number,
     tag: number,
     domainId: number,
     arg: number,
     text: string | null,
+    encoded = -1,
   ): boolean {
-    const bytes = text === null ? 0 : encodeText(text)
+    const bytes = encoded >= 0 ? encoded : text === null ? 0 : encodeText(text)
     // Published even when it fails: reserve() may have committed a wrap marker, and a
     // frame that needs the marker's bytes fits only once the spawnd has passed it.
     this.unpublished = true
