@@ -7,13 +7,14 @@
  * an entry is created only when the spawnd confirms the spawn.
  *
  * The original counts running dispatchers in an integer that two concurrent kills
- * both decrement; here `running` and `resources` are sets of cores, so a second
+ * both decrement; here `running` and `resources` are sets of cores (CoreSet), so a second
  * answer from the same core changes nothing. num_spawnds_running is
  * `running.size`, num_spawnds_resources is `resources.size`.
  */
 import type { ErrorText } from '../protocol/messages.js'
 import { DomainCap } from './cap.js'
 import { HandleTable } from './handles.js'
+import { CoreSet } from './core_set.js'
 
 export type DomainState = 'RUNNING' | 'STOP_PEND' | 'STOPPED' | 'CLEANED'
 
@@ -91,11 +92,11 @@ export class DomainEntry {
   lastBeat = Date.now()
   state: DomainState = 'RUNNING'
   /** Cores running a dispatcher, including ones whose span is not yet answered. */
-  readonly running = new Set<number>()
+  readonly running = new CoreSet()
   /** Cores whose span is sent but not answered (no kill goes there until it is). */
-  readonly spanning = new Set<number>()
+  readonly spanning = new CoreSet()
   /** Cores holding a dispatcher entry that needs a cleanup. */
-  readonly resources = new Set<number>()
+  readonly resources = new CoreSet()
   exitCode: number | null = null
   reason: ExitReason | null = null
   error: ErrorText | null = null

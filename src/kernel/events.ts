@@ -60,16 +60,16 @@ export class RuntimeEvents extends EventEmitter {
   private readonly iterators = new Set<EventQueue>()
   private ended = false
 
+  /** True when someone would see an event of `type` (callers skip building it otherwise). */
+  wants(type: RuntimeEventType): boolean {
+    return (
+      this.iterators.size > 0 || this.listenerCount(type) > 0 || this.listenerCount('event') > 0
+    )
+  }
+
   /** @internal emit a lifecycle event with its timestamp. */
   publish(input: EventInput): void {
-    // Nobody listening: skip building the event (spawns publish three each).
-    if (
-      this.iterators.size === 0 &&
-      this.listenerCount(input.type) === 0 &&
-      this.listenerCount('event') === 0
-    ) {
-      return
-    }
+    if (!this.wants(input.type)) return
     const ev = { ...input, time: Date.now() } as RuntimeEvent
     for (const q of this.iterators) q.push(ev)
     // No 'error' type exists, so an unlistened event is simply dropped.

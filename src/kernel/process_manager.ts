@@ -126,13 +126,16 @@ export class ProcessManager implements LinkSink {
         this.table.add(e)
         this.tree.link(e)
         opts.onLink?.(e)
-        this.events.publish({
-          type: 'spawned',
-          domainId: id,
-          core,
-          program: url,
-          parent: parent === null ? null : parent.id,
-        })
+        // Built only when someone listens: every spawn would otherwise make three events.
+        if (this.events.wants('spawned')) {
+          this.events.publish({
+            type: 'spawned',
+            domainId: id,
+            core,
+            program: url,
+            parent: parent === null ? null : parent.id,
+          })
+        }
         // Its parent is being killed with its subtree (filicide): so is it, at once.
         if (parent !== null && this.tree.isDoomed(parent)) void this.kill(e)
         resolve(e)
@@ -262,6 +265,7 @@ export class ProcessManager implements LinkSink {
   }
 
   private publishStopped(e: DomainEntry): void {
+    if (!this.events.wants(e.reason === 'killed' ? 'killed' : 'exited')) return
     const exitCode = e.exitCode ?? 0
     if (e.reason === 'killed') {
       this.events.publish({ type: 'killed', domainId: e.id, exitCode })
@@ -278,7 +282,7 @@ export class ProcessManager implements LinkSink {
   private markCleaned(e: DomainEntry): void {
     e.state = 'CLEANED'
     for (const done of e.onCleaned.splice(0)) done()
-    this.events.publish({ type: 'cleaned', domainId: e.id })
+    if (this.events.wants('cleaned')) this.events.publish({ type: 'cleaned', domainId: e.id })
     this.tree.onCleaned(e)
   }
 
