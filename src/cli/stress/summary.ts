@@ -6,7 +6,7 @@
 import { build, decodeFromCompressedBase64 } from 'hdr-histogram-js'
 import type { Fault } from './protocol.js'
 import type { RawRun } from './run.js'
-import { verify } from './verify.js'
+import { verify, type Verification } from './verify.js'
 import type { WaitStrategy } from './wait.js'
 
 /** Bumped only on an incompatible change of the JSON shape. */
@@ -36,16 +36,8 @@ export interface StressRunSummary {
   }
   /** Present only when a test-only fault was injected. */
   fault?: Fault
-  verification: {
-    ok: boolean
-    expected: number
-    delivered: number
-    missing: number
-    duplicates: number
-    corrupt: number
-    outOfOrder: number
-    problems: string[]
-  }
+  /** The verifier's findings, less its per-producer counts (they are in `producers`). */
+  verification: Omit<Verification, 'perProducer'>
   elapsedMs: number
   throughput: { framesPerSec: number; bytesPerSec: number }
   latencyUs: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number }
