@@ -1,23 +1,26 @@
 /**
- * The benchmark suites, by name: `multikernel bench <suite|all>` (and
- * `npm run bench -- <suite>`) runs them. Adding a suite is one line in SUITES.
+ * The benchmark suites, by name: `npm run bench -- <suite|all>` (bench/main.ts)
+ * runs them. Adding a suite is one line in SUITES.
  *
  * Each suite returns a SuiteReport: every figure beside its peers measured in the
  * same run, with the ratio (bench/lib/report.ts documents the JSON shape).
  */
+import type { QuietGate } from './lib/cpu.js'
 import type { SuiteReport } from './lib/report.js'
 
 export interface SuiteContext {
-  /** Short smoke run: small counts, one measured round. */
+  /** Short smoke run: small counts, one measured round; its figures are not comparable. */
   quick: boolean
   /** Progress lines (stderr). */
   progress: (line: string) => void
+  /** Waits (bounded) for a quiet machine before each measured round; none in quick runs. */
+  quiet?: QuietGate
 }
 
 export type Suite = (ctx: SuiteContext) => Promise<SuiteReport>
 
-// Loaded on demand: the suites import their peers (piscina, comlink, ringbuf.js,
-// benchmark), development dependencies the rest of the command line does not need.
+// Loaded on demand: a suite loads its peers (piscina, comlink, ringbuf.js, benchmark)
+// only when it runs.
 export const SUITES: Record<string, Suite> = {
   ring: async (ctx) => (await import('./ring/suite.js')).runRingSuite(ctx),
   pm: async (ctx) => (await import('./pm/suite.js')).runPmSuite(ctx),

@@ -71,3 +71,63 @@ export async function waitQuiet(
     if (!(load >= threshold) || Date.now() - start >= maxWaitMs) return load
   }
 }
+
+/** What a quiet gate did over a suite (in the report's JSON as `quiet`). */
+export interface QuietRecord {
+  /** Other processes' CPUs below which a round starts at once. */
+  threshold: number
+  /** Longest wait before one round, and the suite's whole budget of waiting, seconds. */
+  maxWaitSeconds: number
+  budgetSeconds: number
+  /** Seconds spent waiting in all, rounds gated, and rounds run without waiting (budget spent). */
+  waitedSeconds: number
+  gated: number
+  ungated: number
+  /** Rounds that started while others still used >= threshold CPUs (waited out). */
+  startedBusy: number
+}
+
+/**
+ * A bounded quiet gate for a whole suite: before a measured round it waits until
+ * other processes leave the CPUs, but at most `maxWaitMs` per round and `budgetMs`
+ * over the suite; once the budget is spent rounds run at once. Either way the load
+ * is recorded (othersCpuMax per figure, the load average per figure), so a run on a
+ * busy machine finishes and says it was busy.
+ */
+export class QuietGate {
+  private waitedMs = 0
+  private gated = 0
+  private ungated = 0
+  private startedBusy = 0
+
+  constructor(
+    private readonly threshold: number,
+    private readonly maxWaitMs: number,
+    private readonly budgetMs: number,
+  ) {}
+
+  async wait(): Promise<void> {
+    const left = this.budgetMs - this.waitedMs
+    if (left <= 0) {
+      this.ungated++
+      return
+    }
+    const t0 = Date.now()
+    const load = await waitQuiet(this.threshold, Math.min(this.maxWaitMs, left))
+    this.waitedMs += Date.now() - t0
+    this.gated++
+    if (load >= this.threshold) this.startedBusy++
+  }
+
+  record(): QuietRecord {
+    return {
+      threshold: this.threshold,
+      maxWaitSeconds: this.maxWaitMs / 1000,
+      budgetSeconds: this.budgetMs / 1000,
+      waitedSeconds: Math.round(this.waitedMs / 100) / 10,
+      gated: this.gated,
+      ungated: this.ungated,
+      startedBusy: this.startedBusy,
+    }
+  }
+}

@@ -12,7 +12,7 @@
  * the process can exit.
  */
 import { Worker, parentPort, type TransferListItem } from 'node:worker_threads'
-import { cpuSnapshot, othersLoad, waitQuiet } from './cpu.js'
+import { cpuSnapshot, othersLoad, type QuietGate } from './cpu.js'
 
 /** Int32 index of the GO word in the control buffer. */
 export const CTL_GO = 0
@@ -82,13 +82,6 @@ export interface SessionOptions {
   roundTimeoutMs: number
 }
 
-export interface QuietOptions {
-  /** Start a round only when other processes use less than this many CPUs... */
-  threshold: number
-  /** ...or after waiting this long, ms. */
-  maxWaitMs: number
-}
-
 export interface RoundResult {
   /** One entry per worker, in task order. */
   data: RoundData[]
@@ -143,7 +136,7 @@ export class RoundSession {
   }
 
   /** Run the next round (all workers start together) and collect its results. */
-  async round(quiet?: QuietOptions): Promise<RoundResult> {
+  async round(quiet?: QuietGate): Promise<RoundResult> {
     const r = this.next++
     if (r > this.opts.rounds) throw new Error(`session has only ${this.opts.rounds} rounds`)
     await withTimeout(
@@ -151,7 +144,7 @@ export class RoundSession {
       this.opts.roundTimeoutMs,
       `workers not ready for round ${r}`,
     )
-    if (quiet) await waitQuiet(quiet.threshold, quiet.maxWaitMs)
+    if (quiet) await quiet.wait()
     const before = cpuSnapshot()
     Atomics.store(this.ctl, CTL_GO, r)
     Atomics.notify(this.ctl, CTL_GO)

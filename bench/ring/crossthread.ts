@@ -9,7 +9,8 @@
 import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads'
 import { RingBuffer } from 'ringbuf.js'
 import { Channel, Doorbell, MpmcRing, SpscRing } from '../../src/ring/index.js'
-import { RoundSession, type QuietOptions, type RoundData } from '../lib/rounds.js'
+import type { QuietGate } from '../lib/cpu.js'
+import { RoundSession, type RoundData } from '../lib/rounds.js'
 import { median } from '../lib/stats.js'
 import { BARE_DATA_AT } from './roles-oneway.js'
 import {
@@ -20,6 +21,7 @@ import {
   type MpmcTask,
   type OneWayImpl,
   type OneWayTask,
+  type RoundTripImpl,
   type RoundTripTask,
 } from './tasks.js'
 
@@ -62,7 +64,7 @@ function checkClean(rounds: RoundData[][], what: string): void {
 export async function runInterleaved(
   contenders: Prepared[],
   runs: number,
-  quiet?: QuietOptions,
+  quiet?: QuietGate,
 ): Promise<Measured[]> {
   const sessions: RoundSession[] = []
   try {
@@ -182,7 +184,7 @@ export function prepareOneWay(p: OneWayParams): Prepared {
 // --------------------------------------------------------------- round trip
 
 export interface RoundTripParams {
-  impl: 'ring' | 'postMessage' | 'bare'
+  impl: RoundTripImpl
   mode: 'spin' | 'sleep'
   count: number
   spin: number
@@ -228,7 +230,7 @@ export function prepareRoundTrip(p: RoundTripParams): Prepared {
         meanUs: medianOf(pings, 'mean'),
         minUs: medianOf(pings, 'min'),
       }
-      if (p.impl !== 'postMessage') {
+      if (p.impl === 'ring' || p.impl === 'bare') {
         extra.echoSleepsPerRoundTrip = medianOf(echoes, 'echoSleeps') / p.count
       }
       if (p.impl === 'ring') {

@@ -12,10 +12,12 @@
  * bare:         the floor, without a ring: one Int32 word each way (Atomics.store/load),
  *               and in sleep mode a plain Atomics.wait/notify on it, with the same gap.
  * postMessage:  MessagePort messages both ways, each side's event loop idle in between.
+ * postMessagePoll: the same messages, each side polling receiveMessageOnPort (roles-poll.ts).
  */
 import { Channel } from '../../src/ring/index.js'
 import type { RoundData, RoundFn } from '../lib/rounds.js'
 import { percentileSorted } from '../lib/stats.js'
+import { pmPollEcho, pmPollPinger } from './roles-poll.js'
 import type { RoundTripTask } from './tasks.js'
 
 const SLEEP_MS = 20
@@ -252,5 +254,6 @@ export function roundTripRole(t: RoundTripTask): RoundFn {
   const pinger = t.role === 'pinger'
   if (t.impl === 'ring') return pinger ? ringPinger(t) : ringEcho(t)
   if (t.impl === 'bare') return pinger ? barePinger(t) : bareEcho(t)
+  if (t.impl === 'postMessagePoll') return pinger ? pmPollPinger(t) : pmPollEcho(t)
   return pinger ? pmPinger(t) : pmEcho(t)
 }

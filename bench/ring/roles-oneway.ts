@@ -7,6 +7,7 @@
 import { RingBuffer } from 'ringbuf.js'
 import { Doorbell, SpscRing } from '../../src/ring/index.js'
 import type { RoundData, RoundFn } from '../lib/rounds.js'
+import { pmPollConsumer } from './roles-poll.js'
 import { BELL_DATA_AT, BELL_ROOM_AT, RING_AT, type OneWayTask } from './tasks.js'
 
 /** Upper bound of one Atomics.wait while a round runs, ms (re-checks afterwards). */
@@ -531,6 +532,8 @@ export function onewayRole(t: OneWayTask): RoundFn {
       return producer ? ringbufProducer(t) : ringbufConsumer(t)
     case 'postMessage':
       return producer ? pmProducer(t) : pmConsumer(t)
+    case 'postMessagePoll':
+      return producer ? pmProducer(t) : pmPollConsumer(t)
     case 'bare':
       return producer ? bareProducer(t) : bareConsumer(t)
   }

@@ -2,12 +2,15 @@
  * The ring suite: single-thread costs (benchmark.js), cross-thread one-way throughput
  * and round-trip latency beside postMessage and ringbuf.js, MPMC contention, and the
  * allocation probe. Every cross-thread figure is the median of `runs` rounds (after a
- * warm-up round) measured in this same process run, beside its peers.
+ * warm-up round) measured in this same process run, beside its peers, like for like:
+ * the same frames per publish and per postMessage; polling against polling (a
+ * postMessage consumer polling `receiveMessageOnPort`) and the bare Atomics hand-off;
+ * sleeping against sleeping. Each figure's `compares` says what it compares.
  */
 import { availableParallelism, loadavg } from 'node:os'
 import { DEFAULT_SPIN } from '../../src/ring/index.js'
-import { finishFigure, type Figure, type SuiteReport, type Target } from '../lib/report.js'
-import type { QuietOptions } from '../lib/rounds.js'
+import type { QuietGate } from '../lib/cpu.js'
+import { finishFigure, stamp, type Figure, type SuiteReport } from '../lib/report.js'
 import { median } from '../lib/stats.js'
 import { runAlloc } from './alloc.js'
 import {
@@ -18,13 +21,15 @@ import {
   type Measured,
   type Prepared,
 } from './crossthread.js'
-import type { OneWayImpl } from './tasks.js'
+import type { OneWayImpl, RoundTripImpl } from './tasks.js'
 import { runMicro } from './micro.js'
 
 export interface SuiteOptions {
   quick: boolean
   /** Called with a line of progress (to stderr), so long runs show life. */
   progress?: (line: string) => void
+  /** Waits (bounded) for other processes to leave the CPUs before each measured round. */
+  quiet?: QuietGate
 }
 
 /** Frames per publish in the batched runs, and the consumer's release interval. */
@@ -38,11 +43,6 @@ const RT_SPIN = 1 << 20
 const ONEWAY_CAPACITY = 1 << 16
 /** The large-ring variant: bigger than a core's L2. */
 const LARGE_CAPACITY = 1 << 22
-/** Targets of batched 16-byte frames (fresh objects: finishFigure fills in `met`). */
-const batchedTargets = (): Target[] => [
-  { op: '>=', value: 80e6 },
-  { op: '>=', value: 200, peer: 'postMessage-1' },
-]
 /** postMessage one-way runs: frames in flight at most (credit through a shared word). */
 const PM_WINDOW = 8192
 /** One-way consumer: busy-loop rounds between two looks at an empty ring. */
@@ -63,9 +63,13 @@ export async function runRingSuite(opts: SuiteOptions): Promise<SuiteReport> {
   const scale = quick ? 1 / 32 : 1
   const n = (full: number): number => Math.max(1024, Math.round(full * scale))
   const figures: Figure[] = []
-  // Full runs start each measured round only once other processes leave the CPUs
-  // (at most 30 s of waiting); the load they caused is recorded as othersCpuMax.
-  const quiet: QuietOptions | undefined = quick ? undefined : { threshold: 0.1, maxWaitMs: 30_000 }
+  // Each figure carries the load average when it was measured.
+  const add = (...fs: Figure[]): void => {
+    for (const f of fs) figures.push(stamp(f))
+  }
+  // Full runs start each measured round once other processes leave the CPUs, waiting a
+  // bounded time (bench/main.ts); the load they caused is recorded as othersCpuMax.
+  const quiet = opts.quiet
 
   // ------------------------------------------------------- single thread
   say('single-thread costs (benchmark.js)')
@@ -82,9 +86,10 @@ export async function runRingSuite(opts: SuiteOptions): Promise<SuiteReport> {
     if (m.framesPerOp > 1) f.extra = { framesPerSecond: m.hz * m.framesPerOp }
     if (m.peer) {
       f.peers = { [m.peer.name]: m.peer.hz }
+      f.compares = 'the same batches in one thread (benchmark.js), no waiting'
       f.note = `ringbuf.js: ±${m.peer.rme.toFixed(2)}%, ${m.peer.samples} samples`
     }
-    figures.push(f)
+    add(f)
   }
 
   // -------------------------------------------------------------- one-way
@@ -112,16 +117,18 @@ export async function runRingSuite(opts: SuiteOptions): Promise<SuiteReport> {
       ringbufConsumerSleeps: rb.extra.consumerSleeps,
       ringbufOthersCpuMax: rb.extra.othersCpuMax,
     }
-    if (pm) out.postMessageOthersCpuMax = pm.extra.othersCpuMax
+    if (pm) {
+      out.postMessageOthersCpuMax = pm.extra.othersCpuMax
+      out.postMessageConsumerNaps = pm.extra.consumerSleeps
+    }
     return out
   }
-  const batchedNote = (payload: number): string =>
-    `postMessage = ${BATCH} frames per message, postMessage-1 = one frame per message ` +
-    `(from the per-frame run); ringbuf = ringbuf.js push of ${BATCH} frames (no frame ` +
-    `header: ${payload} B per frame where the ring moves ${payload + 8}); bare = the ` +
-    `ring's ${payload + 8} B per frame in fixed slots, written frame by frame, without ring ` +
-    `bookkeeping (a minimal hand-off of the same bytes)`
-  let pm16: { batched: number; single: number } | null = null
+  const owCompares = (batch: number, payload: number): string =>
+    `${batch} frame${batch > 1 ? 's' : ''} per publish and per postMessage; every consumer ` +
+    `polls (ring, bare and ringbuf.js: ${ONEWAY_SPIN} polls, then a doorbell sleep; ` +
+    `postMessage: receiveMessageOnPort, ${ONEWAY_SPIN} polls, then a 50 us nap); ` +
+    `ringbuf.js moves ${payload} B per frame (no header) where the ring moves ${payload + 8}; ` +
+    `bare = the ring's bytes in fixed slots without ring bookkeeping (the limit)`
   for (const payload of [16, 64]) {
     const k = payload === 16 ? 1 : 0.5
     say(`one-way ${payload} B frames, ${BATCH} per publish: ring, bare, ringbuf.js, postMessage`)
@@ -131,10 +138,39 @@ export async function runRingSuite(opts: SuiteOptions): Promise<SuiteReport> {
         ow('ring', payload, BATCH, 8_000_000 * k),
         ow('bare', payload, BATCH, 8_000_000 * k),
         ow('ringbuf', payload, BATCH, 8_000_000 * k),
-        ow('postMessage', payload, BATCH, 2_000_000 * k),
+        ow('postMessagePoll', payload, BATCH, 2_000_000 * k),
       ],
       owRuns,
       quiet,
+    )
+    add(
+      {
+        name: `one-way ${payload} B frames, ${BATCH} per publish (reserveMany)`,
+        group,
+        unit: 'frames/s',
+        better: 'higher',
+        value: median(ringB.values),
+        runs: ringB.values,
+        compares: owCompares(BATCH, payload),
+        peers: {
+          postMessage: median(pmB.values),
+          ringbuf: median(rbB.values),
+          bare: median(bareB.values),
+        },
+        target: payload === 16 ? { op: '>=', value: 80e6 } : undefined,
+        extra: { ...ringB.extra, ...sideCounters(rbB, pmB) },
+      },
+      {
+        name: `one-way ${payload} B frames, ${BATCH} per publish, reserve() each`,
+        group,
+        unit: 'frames/s',
+        better: 'higher',
+        value: median(ringR.values),
+        runs: ringR.values,
+        compares: 'the same batches reserved one frame at a time with reserve()',
+        peers: { 'ring reserveMany': median(ringB.values), bare: median(bareB.values) },
+        extra: ringR.extra,
+      },
     )
     say(`one-way ${payload} B frames, 1 per publish: ring, bare, ringbuf.js, postMessage`)
     const [ringF, bareF, rbF, pmF] = await runInterleaved(
@@ -142,47 +178,19 @@ export async function runRingSuite(opts: SuiteOptions): Promise<SuiteReport> {
         ow('ring', payload, 1, 4_000_000 * k),
         ow('bare', payload, 1, 4_000_000 * k),
         ow('ringbuf', payload, 1, 2_000_000 * k),
-        ow('postMessage', payload, 1, 150_000),
+        ow('postMessagePoll', payload, 1, 200_000),
       ],
       owRuns,
       quiet,
     )
-    if (payload === 16) pm16 = { batched: median(pmB.values), single: median(pmF.values) }
-    figures.push({
-      name: `one-way ${payload} B frames, ${BATCH} per publish (reserveMany)`,
-      group,
-      unit: 'frames/s',
-      better: 'higher',
-      value: median(ringB.values),
-      runs: ringB.values,
-      peers: {
-        'postMessage-1': median(pmF.values),
-        postMessage: median(pmB.values),
-        ringbuf: median(rbB.values),
-        bare: median(bareB.values),
-      },
-      target: payload === 16 ? batchedTargets() : undefined,
-      extra: { ...ringB.extra, ...sideCounters(rbB, pmB) },
-      note: batchedNote(payload),
-    })
-    figures.push({
-      name: `one-way ${payload} B frames, ${BATCH} per publish, reserve() each`,
-      group,
-      unit: 'frames/s',
-      better: 'higher',
-      value: median(ringR.values),
-      runs: ringR.values,
-      peers: { 'ring reserveMany': median(ringB.values), bare: median(bareB.values) },
-      extra: ringR.extra,
-      note: `the same batches reserved one frame at a time with reserve() instead of reserveMany()`,
-    })
-    figures.push({
+    add({
       name: `one-way ${payload} B frames, 1 per publish`,
       group,
       unit: 'frames/s',
       better: 'higher',
       value: median(ringF.values),
       runs: ringF.values,
+      compares: owCompares(1, payload),
       peers: {
         postMessage: median(pmF.values),
         ringbuf: median(rbF.values),
@@ -205,122 +213,121 @@ export async function runRingSuite(opts: SuiteOptions): Promise<SuiteReport> {
     owRuns,
     quiet,
   )
-  const largePeers: Record<string, number> = {
-    ringbuf: median(rbL.values),
-    bare: median(bareL.values),
-  }
-  if (pm16) {
-    largePeers['postMessage-1'] = pm16.single
-    largePeers.postMessage = pm16.batched
-  }
-  figures.push({
+  add({
     name: `one-way 16 B frames, ${BATCH} per publish (reserveMany), ${LARGE_CAPACITY >> 20} MiB ring`,
     group: `one-way throughput (2 workers), ${LARGE_CAPACITY >> 20} MiB rings`,
     unit: 'frames/s',
     better: 'higher',
     value: median(ringL.values),
     runs: ringL.values,
-    peers: largePeers,
-    target: batchedTargets(),
+    compares: `${owCompares(BATCH, 16)}; every ring ${LARGE_CAPACITY >> 20} MiB (no postMessage: it has no ring)`,
+    peers: { ringbuf: median(rbL.values), bare: median(bareL.values) },
+    target: { op: '>=', value: 80e6 },
     extra: { ...ringL.extra, ...sideCounters(rbL, null) },
-    note:
-      `ringbuf and bare with ${LARGE_CAPACITY >> 20} MiB too; the postMessage figures are ` +
-      `those of the ${ONEWAY_CAPACITY >> 10} KiB group above (no ring there)`,
   })
 
   // ----------------------------------------------------------- round trip
-  say('round trip: ring and bare word spinning, asleep, back to back; postMessage')
+  say('round trip: polling (ring, bare, postMessage), asleep (ring, bare), event-driven')
   const rt = (
-    impl: 'ring' | 'postMessage' | 'bare',
+    impl: RoundTripImpl,
     mode: 'spin' | 'sleep',
     count: number,
     gapUs: number,
-  ): Prepared => prepareRoundTrip({ impl, mode, count: n(count), spin: RT_SPIN, gapUs })
-  const [rtSpin, bareSpin, rtSleep, bareSleep, rtDoze, rtPm] = await runInterleaved(
-    [
-      rt('ring', 'spin', 200_000, 0),
-      rt('bare', 'spin', 200_000, 0),
-      rt('ring', 'sleep', 20_000, SLEEP_GAP_US),
-      rt('bare', 'sleep', 20_000, SLEEP_GAP_US),
-      rt('ring', 'sleep', 20_000, 0),
-      rt('postMessage', 'spin', 20_000, 0),
-    ],
-    runs,
-    quiet,
-  )
+    spin = RT_SPIN,
+  ): Prepared => prepareRoundTrip({ impl, mode, count: n(count), spin, gapUs })
+  const [rtSpin, bareSpin, pollSpin, rtSleep, bareSleep, rtDoze, bareDoze, rtBlock, rtPm] =
+    await runInterleaved(
+      [
+        rt('ring', 'spin', 200_000, 0),
+        rt('bare', 'spin', 200_000, 0),
+        rt('postMessagePoll', 'spin', 50_000, 0),
+        rt('ring', 'sleep', 20_000, SLEEP_GAP_US),
+        rt('bare', 'sleep', 20_000, SLEEP_GAP_US),
+        rt('ring', 'sleep', 20_000, 0),
+        rt('bare', 'sleep', 20_000, 0),
+        rt('ring', 'sleep', 20_000, 0, 0),
+        rt('postMessage', 'spin', 20_000, 0),
+      ],
+      runs,
+      quiet,
+    )
   const p99 = (m: Measured): number[] => m.p99 ?? []
   const rtGroup = 'round trip, 16 B each way (2 workers)'
-  const pm50 = median(rtPm.values)
-  const pm99 = median(p99(rtPm))
-  figures.push(
-    {
-      name: 'round trip p50, both sides spinning',
-      group: rtGroup,
-      unit: 'us',
-      better: 'lower',
-      value: median(rtSpin.values),
-      runs: rtSpin.values,
-      peers: { postMessage: pm50, bare: median(bareSpin.values) },
-      target: { op: '<=', value: 1 },
-      extra: rtSpin.extra,
-      note: 'bare = one Int32 word each way with Atomics.store/load, no ring (the floor)',
-    },
-    {
-      name: 'round trip p99, both sides spinning',
-      group: rtGroup,
-      unit: 'us',
-      better: 'lower',
-      value: median(p99(rtSpin)),
-      runs: p99(rtSpin),
-      peers: { postMessage: pm99, bare: median(p99(bareSpin)) },
-    },
-    {
-      name: `round trip p50, consumer asleep (${SLEEP_GAP_US} us after it slept)`,
-      group: rtGroup,
-      unit: 'us',
-      better: 'lower',
-      value: median(rtSleep.values),
-      runs: rtSleep.values,
-      peers: { postMessage: pm50, bare: median(bareSleep.values) },
-      target: { op: '<=', value: 8 },
-      extra: rtSleep.extra,
-      note:
-        'the echo spins zero and Atomics.waits on its Doorbell every time; each ping waits ' +
-        `until it announced sleep plus ${SLEEP_GAP_US} us, so the round trip includes a full ` +
-        'wake-up. bare = plain Atomics.wait/notify on one word, same gap (the floor)',
-    },
-    {
-      name: `round trip p99, consumer asleep (${SLEEP_GAP_US} us after it slept)`,
-      group: rtGroup,
-      unit: 'us',
-      better: 'lower',
-      value: median(p99(rtSleep)),
-      runs: p99(rtSleep),
-      peers: { postMessage: pm99, bare: median(p99(bareSleep)) },
-    },
-    {
-      name: 'round trip p50, consumer spins zero, pings back to back',
-      group: rtGroup,
-      unit: 'us',
-      better: 'lower',
-      value: median(rtDoze.values),
-      runs: rtDoze.values,
-      peers: { postMessage: pm50 },
-      target: { op: '<=', value: 8 },
-      extra: { p99: median(p99(rtDoze)), ...rtDoze.extra },
-      note:
-        'the echo heads for Atomics.wait after every reply; the next ping may catch it on ' +
-        'the way (echoSleepsPerRoundTrip says how often it reached the wait)',
-    },
-    {
-      name: 'postMessage round trip p50 (the peer)',
-      group: rtGroup,
-      unit: 'us',
-      better: 'none',
-      value: pm50,
-      runs: rtPm.values,
-      extra: { p99: pm99, ...rtPm.extra },
-    },
+  const both = (
+    name: string,
+    m: Measured,
+    peers: Record<string, Measured>,
+    compares: string,
+    target?: number,
+    note?: string,
+  ): void => {
+    const at = (k: 'p50' | 'p99'): Record<string, number> => {
+      const out: Record<string, number> = {}
+      for (const [peer, pm] of Object.entries(peers))
+        out[peer] = median(k === 'p50' ? pm.values : p99(pm))
+      return out
+    }
+    add(
+      {
+        name: `round trip p50, ${name}`,
+        group: rtGroup,
+        unit: 'us',
+        better: 'lower',
+        value: median(m.values),
+        runs: m.values,
+        compares,
+        peers: at('p50'),
+        target: target === undefined ? undefined : { op: '<=', value: target },
+        extra: m.extra,
+        note,
+      },
+      {
+        name: `round trip p99, ${name}`,
+        group: rtGroup,
+        unit: 'us',
+        better: 'lower',
+        value: median(p99(m)),
+        runs: p99(m),
+        compares,
+        peers: at('p99'),
+      },
+    )
+  }
+  both(
+    'both sides polling',
+    rtSpin,
+    { postMessage: pollSpin, bare: bareSpin },
+    'both sides poll: ring (2^20 polls, then a doorbell sleep), postMessage (receiveMessageOnPort ' +
+      'on both sides), bare (one Int32 word each way, Atomics.store/load: the limit)',
+    1,
+  )
+  both(
+    `consumer asleep (${SLEEP_GAP_US} us after it slept)`,
+    rtSleep,
+    { bare: bareSleep },
+    'the echo sleeps in Atomics.wait before every ping, the pinger polls; bare = plain ' +
+      'Atomics.wait/notify on one word with the same gap (the floor; no postMessage peer ' +
+      'can be made to sleep the same way)',
+    8,
+    'each ping waits until the echo announced sleep plus the gap, so every round trip ' +
+      'includes a full wake-up',
+  )
+  both(
+    'consumer spins zero, pings back to back',
+    rtDoze,
+    { bare: bareDoze },
+    'the echo heads for Atomics.wait after every reply, the pinger polls; bare = ' +
+      'Atomics.wait/notify on one word, back to back too (the limit)',
+    8,
+    'the next ping may catch the echo on its way to sleep (echoSleepsPerRoundTrip says how ' +
+      'often it reached the wait)',
+  )
+  both(
+    'both sides asleep (spin 0)',
+    rtBlock,
+    { postMessage: rtPm },
+    'nobody spins: the ring pinger and echo sleep in Atomics.wait on their doorbells between ' +
+      'messages; postMessage: both event loops idle between messages (event-driven)',
   )
 
   // ----------------------------------------------------------------- mpmc
@@ -341,7 +348,7 @@ export async function runRingSuite(opts: SuiteOptions): Promise<SuiteReport> {
     quiet,
   )
   const mpGroup = `${MPMC_PRODUCERS} producers -> 1 consumer, MpmcRing of ${MPMC_SLOTS} x 64 B (${MPMC_PRODUCERS + 1} threads on ${availableParallelism()} cpus)`
-  figures.push(
+  add(
     {
       name: 'MPMC 16 B frames, spin only',
       group: mpGroup,
@@ -349,16 +356,20 @@ export async function runRingSuite(opts: SuiteOptions): Promise<SuiteReport> {
       better: 'higher',
       value: median(mpSpin.values),
       runs: mpSpin.values,
-      peers: { postMessage: median(mpPm.values) },
+      compares: 'no ratio: no polling multi-producer peer is measured',
       extra: mpSpin.extra,
     },
     {
-      name: `MPMC 16 B frames, spin ${DEFAULT_SPIN} then sleep`,
+      name: `MPMC 16 B frames, spin ${DEFAULT_SPIN} then sleep (default)`,
       group: mpGroup,
       unit: 'frames/s',
       better: 'higher',
       value: median(mpSleep.values),
       runs: mpSleep.values,
+      compares:
+        `the ring at its default (spin ${DEFAULT_SPIN}, then a doorbell sleep) against ` +
+        `postMessage with an event-driven consumer, one frame per message, ${MPMC_PRODUCERS} ` +
+        `producers each`,
       peers: { postMessage: median(mpPm.values) },
       extra: mpSleep.extra,
     },
@@ -367,7 +378,7 @@ export async function runRingSuite(opts: SuiteOptions): Promise<SuiteReport> {
   // ---------------------------------------------------------- allocation
   say('allocation probe')
   for (const a of await runAlloc(quick)) {
-    figures.push({
+    add({
       name: `GCs during ${a.messages} msgs: ${a.name}`,
       group: 'allocation per message (one thread, after warm-up and a full GC)',
       unit: 'gcs',
@@ -382,6 +393,9 @@ export async function runRingSuite(opts: SuiteOptions): Promise<SuiteReport> {
     runs,
     loadavgStart,
     notes: [
+      'like for like: the same frames per publish and per postMessage message; polling ' +
+        'figures against polling peers (receiveMessageOnPort) and the bare Atomics limit; ' +
+        'sleeping against sleeping; each figure says what it compares',
       `one-way rings: ${ONEWAY_CAPACITY} data bytes unless the group says otherwise (ours, ` +
         `bare and ringbuf.js alike); a producer that finds the ring full publishes, then ` +
         `polls up to ${ONEWAY_SPIN} times and sleeps on a Doorbell; the consumer releases ` +
@@ -393,11 +407,12 @@ export async function runRingSuite(opts: SuiteOptions): Promise<SuiteReport> {
       'throughput is timed by the consumer from the common start to its last frame; every ' +
         'frame carries a sequence number the consumer checks',
       `postMessage one-way runs keep at most ${PM_WINDOW} frames in flight (credit through a ` +
-        `shared word)`,
+        `shared word); their consumer polls receiveMessageOnPort`,
       'ours and its peers run in turn, round by round (each after a warm-up round), so they ' +
         'meet the same conditions; full runs start each measured round once other processes ' +
-        'use < 0.1 CPU (waiting at most 30 s); othersCpuMax = most CPUs other processes took ' +
-        'during a measured round',
+        'use < 0.1 CPU, waiting a bounded time (the report\'s "quiet" says how long in all); ' +
+        'othersCpuMax = most CPUs other processes took during a measured round; loadavg = ' +
+        'the 1-minute load average when the figure was measured',
       `one-way throughput figures are the median of ${owRuns} measured rounds; round trips ` +
         `and MPMC of ${runs}`,
       'round trips: performance.now() per round trip in the pinger, sorted; p50/p99 are the ' +

@@ -15,9 +15,11 @@ export const ACK_STRIDE = 16
 
 /**
  * ring: SpscRing, reserve() per frame; ringMany: SpscRing, reserveMany() per batch;
- * bare: the same bytes in fixed slots, frame by frame, no ring bookkeeping (roles-oneway.ts).
+ * bare: the same bytes in fixed slots, frame by frame, no ring bookkeeping (roles-oneway.ts);
+ * postMessagePoll: postMessage with a consumer polling receiveMessageOnPort (roles-poll.ts).
  */
-export type OneWayImpl = 'ring' | 'ringMany' | 'ringbuf' | 'postMessage' | 'bare'
+export type OneWayImpl =
+  'ring' | 'ringMany' | 'ringbuf' | 'postMessage' | 'postMessagePoll' | 'bare'
 
 export interface OneWayTask {
   kind: 'oneway'
@@ -49,18 +51,27 @@ export interface OneWayTask {
   window?: number
 }
 
+export type RoundTripImpl = 'ring' | 'postMessage' | 'postMessagePoll' | 'bare'
+
 export interface RoundTripTask {
   kind: 'roundtrip'
   role: 'pinger' | 'echo'
-  /** bare: one Int32 word each way, the floor (roles-latency.ts). */
-  impl: 'ring' | 'postMessage' | 'bare'
+  /**
+   * bare: one Int32 word each way, the floor (roles-latency.ts); postMessage: both
+   * event loops idle between messages; postMessagePoll: both sides poll
+   * receiveMessageOnPort (roles-poll.ts).
+   */
+  impl: RoundTripImpl
   /** spin: both sides spin (bounded); sleep: the echo side spins zero and sleeps each time. */
   mode: 'spin' | 'sleep'
   /** Round trips per round. */
   count: number
   /** Payload bytes per message. */
   payload: number
-  /** Spin iterations before a waiting side sleeps (spin mode). */
+  /**
+   * Spin iterations before a waiting side sleeps: both sides in spin mode, the pinger
+   * in sleep mode (0: the pinger sleeps too).
+   */
   spin: number
   /**
    * sleep mode: microseconds the pinger lets pass after the echo announced sleep

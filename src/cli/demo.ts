@@ -6,15 +6,13 @@
  * backoff, pipelined pings), with a live view of every core.
  */
 import type { Command } from 'commander'
-import { boot } from '../index.js'
-import type { Runtime } from '../kernel/runtime.js'
-import type { DomainCap } from '../kernel/cap.js'
-import type { DomainState, ExitReason } from '../kernel/domain_table.js'
+import { boot, type DomainCap, type DomainState, type ExitReason, type Runtime } from '../index.js'
 import {
   EXIT_FAILED,
   outputOptions,
   painter,
   positiveIntArg,
+  secondsArg,
   type OutputOptions,
 } from './output.js'
 
@@ -39,6 +37,9 @@ export interface DemoSummary {
   errors: string[]
 }
 
+/** The longest demo run, seconds (the stress command's bound too). */
+const MAX_DEMO_SECONDS = 300
+
 const program = (name: string): URL => new URL(`./programs/${name}.js`, import.meta.url)
 
 export function registerDemo(cli: Command): void {
@@ -54,8 +55,8 @@ export function registerDemo(cli: Command): void {
     .action(async (opts: DemoOptions) => {
       const out = outputOptions(opts)
       const cores = opts.cores === undefined ? undefined : positiveIntArg('--cores', opts.cores, 1)
-      const seconds = positiveIntArg('--duration', opts.duration, 5)
-      const summary = await runDemo({ cores, durationMs: seconds * 1000, out })
+      const seconds = secondsArg('--duration', opts.duration ?? '5', MAX_DEMO_SECONDS)
+      const summary = await runDemo({ cores, durationMs: Math.round(seconds * 1000), out })
       if (out.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n')
       if (summary.errors.length > 0) process.exitCode = EXIT_FAILED
     })

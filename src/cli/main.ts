@@ -1,26 +1,34 @@
 #!/usr/bin/env node
 /**
- * The `multikernel` command: demo (what `npm start` runs), bench, stress.
- * Built on commander (argument parsing and --help for every subcommand).
+ * The `multikernel` command: demo (what `npm start` runs) and stress. Built on
+ * commander (argument parsing and --help for every subcommand). The benchmarks are
+ * a development tool run from a clone (`npm run bench`, bench/main.ts), not part of
+ * the installed command: they need the peers they compare against.
  */
+import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './output.js'
 import { registerDemo } from './demo.js'
 import { registerStress } from './stress.js'
-import { registerBench } from './bench.js'
+
+/** The package's version, from its package.json (dist/src/cli/main.js -> ../../../). */
+function packageVersion(): string {
+  const pkg = JSON.parse(
+    readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+  ) as { version?: unknown }
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown'
+}
 
 const program = new Command()
 program
   .name('multikernel')
-  .description(
-    'A multikernel process runtime for Node.js: demo, benchmarks and contention stress tests',
-  )
+  .description('A multikernel process runtime for Node.js: a demo and contention stress tests')
+  .version(packageVersion(), '-V, --version', 'print the version and exit')
   .showHelpAfterError()
   .exitOverride()
 
 registerDemo(program)
 registerStress(program)
-registerBench(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -55,6 +55,29 @@ export function positiveIntArg(name: string, value: string | undefined, dflt: nu
   return n
 }
 
+/** Parse an integer option that may be 0 (for instance --spin 0: no spinning). */
+export function nonNegativeIntArg(name: string, value: string | undefined, dflt: number): number {
+  if (value === undefined) return dflt
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1)
+    throw new UsageError(`${name} must be a non-negative integer, got '${value}'`)
+  return n
+}
+
+/**
+ * Parse a duration in seconds, fractions allowed (0.5), above 0 and at most `max`;
+ * every command that takes --duration uses this, so they accept the same values.
+ */
+export function secondsArg(name: string, value: string, max: number): number {
+  const s = Number(value)
+  if (value.trim() === '' || !Number.isFinite(s) || s <= 0 || s > max) {
+    throw new UsageError(
+      `${name} must be a number of seconds above 0 and at most ${max}, got '${value}'`,
+    )
+  }
+  return s
+}
+
 /** Parse a power-of-two option or throw a UsageError naming it. */
 export function powerOfTwoArg(name: string, value: string | undefined, dflt: number): number {
   const n = positiveIntArg(name, value, dflt)

@@ -1,5 +1,5 @@
 /**
- * The HTML report writer shared by `multikernel stress` and `multikernel bench`:
+ * The HTML report writer shared by `multikernel stress` and the benchmarks (bench/main.ts):
  * one self-contained file (Chart.js and the data inlined, no network), charts drawn
  * without animation so that a screenshot taken right after load shows them, and
  * `data-ready="true"` set on <body> once every chart has rendered (tests wait on it).

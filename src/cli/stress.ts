@@ -3,7 +3,9 @@
  * threads around one MPMC ring (Vyukov); every run verifies that each frame arrived
  * exactly once, intact and in per-producer order, and reports throughput, latency
  * percentiles, CAS retries, full/empty stalls and fairness between producers.
- * `--sweep` runs producers x ring capacity and writes an HTML report.
+ * `--sweep` runs producers x ring capacity and writes an HTML report. The engine is
+ * the multikernel/stress library (src/stress/); this command keeps the options, the
+ * printing and the HTML page.
  * Exit codes: 0 verified, 1 a verification failed, 2 bad usage.
  */
 import { stat } from 'node:fs/promises'
@@ -15,15 +17,15 @@ import { runReport, sweepReport } from './stress/html.js'
 import { DEFAULTS, planStress, type StressCliOptions } from './stress/options.js'
 import { pointLine, printRun, printSweep } from './stress/print.js'
 import { StressProgress } from './stress/progress.js'
-import { FAULTS } from './stress/protocol.js'
-import { runStress } from './stress/run.js'
 import {
   STRESS_SCHEMA,
-  summarize,
+  WAIT_STRATEGIES,
   type StressJson,
   type StressRunSummary,
-} from './stress/summary.js'
-import { WAIT_STRATEGIES } from './stress/wait.js'
+} from '../stress/index.js'
+import { FAULTS } from '../stress/protocol.js'
+import { runStressConfig } from '../stress/run.js'
+import { summarize } from '../stress/summary.js'
 
 export function registerStress(cli: Command): void {
   const d = DEFAULTS
@@ -85,7 +87,7 @@ Examples:
       const runs: StressRunSummary[] = []
       try {
         for (const config of plan.runs) {
-          const raw = await runStress(config, (p) => progress.update(p.received, p.elapsedMs))
+          const raw = await runStressConfig(config, (p) => progress.update(p.received, p.elapsedMs))
           const summary = summarize(raw)
           runs.push(summary)
           progress.finished(pointLine(summary))

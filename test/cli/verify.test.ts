@@ -3,9 +3,9 @@
  * across consumers, is caught and counted once; a clean run passes.
  */
 import { describe, expect, it } from 'vitest'
-import type { ConsumerReport, ProducerReport } from '../../dist/src/cli/stress/protocol.js'
-import { jain } from '../../dist/src/cli/stress/summary.js'
-import { popcount32, verify } from '../../dist/src/cli/stress/verify.js'
+import type { ConsumerReport, ProducerReport } from '../../dist/src/stress/protocol.js'
+import { jain } from '../../dist/src/stress/summary.js'
+import { popcount32, verify } from '../../dist/src/stress/verify.js'
 
 function producer(index: number, sent: number): ProducerReport {
   return {

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os'
 import type { HtmlReport, ReportTable } from '../report.js'
-import type { StressRunSummary } from './summary.js'
+import type { StressRunSummary } from '../../stress/index.js'
 
 function describe(r: StressRunSummary, sweep: boolean): string {
   const c = r.config

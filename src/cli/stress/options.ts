@@ -2,11 +2,23 @@
  * The knobs of `multikernel stress`, from commander's strings to checked values.
  * Every bad value is a UsageError (exit 2) that names the option and says why.
  */
-import { positiveIntArg, powerOfTwoArg, UsageError } from '../output.js'
-import { MAX_FRAME, MIN_FRAME, slotBytesFor } from './frame.js'
-import type { Fault } from './protocol.js'
-import type { StressConfig } from './run.js'
-import type { WaitStrategy } from './wait.js'
+import {
+  MAX_FRAME,
+  MIN_FRAME,
+  slotBytesFor,
+  STRESS_DEFAULTS,
+  STRESS_LIMITS,
+  type StressConfig,
+  type WaitStrategy,
+} from '../../stress/index.js'
+import type { Fault } from '../../stress/protocol.js'
+import {
+  nonNegativeIntArg,
+  positiveIntArg,
+  powerOfTwoArg,
+  secondsArg,
+  UsageError,
+} from '../output.js'
 
 /** Options as commander hands them over: strings, unset when not given. */
 export interface StressCliOptions {
@@ -28,23 +40,17 @@ export interface StressCliOptions {
 }
 
 export const DEFAULTS = {
-  producers: 4,
-  consumers: 2,
-  capacity: 64,
-  frameSize: 56,
-  wait: 'spin-then-sleep' as WaitStrategy,
-  spin: 256,
-  frames: 200_000,
+  ...STRESS_DEFAULTS,
   sweepProducers: '1,2,4,8',
   sweepCapacity: '4,16,64,256',
   report: 'stress-report.html',
 }
 
-export const MAX_THREADS = 64
-const MAX_CAPACITY = 1 << 20
-const MAX_RING_BYTES = 256 * 1024 * 1024
-const MAX_FRAMES = 2 ** 31 - 1
-const MAX_DURATION_S = 300
+export const MAX_THREADS = STRESS_LIMITS.threads
+const MAX_CAPACITY = STRESS_LIMITS.capacity
+const MAX_RING_BYTES = STRESS_LIMITS.ringBytes
+const MAX_FRAMES = STRESS_LIMITS.frames
+const MAX_DURATION_S = STRESS_LIMITS.durationMs / 1000
 
 export interface StressPlan {
   /** One config per run: one for a single run, producers x capacities for a sweep. */
@@ -63,20 +69,15 @@ export function planStress(o: StressCliOptions): StressPlan {
     )
   }
   const wait = o.wait ?? DEFAULTS.wait
-  const spin = positiveIntArg('--spin', o.spin, DEFAULTS.spin)
+  // 0 is no spinning: spin-then-sleep then sleeps at once.
+  const spin = nonNegativeIntArg('--spin', o.spin, DEFAULTS.spin)
   if (o.frames !== undefined && o.duration !== undefined) {
     throw new UsageError('give either --frames or --duration, not both')
   }
   let frames: number | null = null
   let durationMs: number | null = null
   if (o.duration !== undefined) {
-    const s = Number(o.duration)
-    if (o.duration.trim() === '' || !Number.isFinite(s) || s <= 0 || s > MAX_DURATION_S) {
-      throw new UsageError(
-        `--duration must be a number of seconds above 0 and at most ${MAX_DURATION_S}, got '${o.duration}'`,
-      )
-    }
-    durationMs = Math.round(s * 1000)
+    durationMs = Math.round(secondsArg('--duration', o.duration, MAX_DURATION_S) * 1000)
   } else {
     frames = positiveIntArg('--frames', o.frames, DEFAULTS.frames)
     if (frames > MAX_FRAMES) throw new UsageError(`--frames must be at most ${MAX_FRAMES}`)

@@ -4,7 +4,7 @@
  */
 import Table from 'cli-table3'
 import { painter, type OutputOptions } from '../output.js'
-import type { StressRunSummary } from './summary.js'
+import type { StressRunSummary } from '../../stress/index.js'
 
 export function fmtRate(r: number): string {
   if (r >= 1e6) return `${(r / 1e6).toFixed(2)} M`

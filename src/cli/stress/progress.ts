@@ -4,7 +4,7 @@
  * so logs stay readable and stdout stays the result.
  */
 import { Presets, SingleBar } from 'cli-progress'
-import type { StressConfig } from './run.js'
+import type { StressConfig } from '../../stress/index.js'
 import { fmtRate } from './print.js'
 
 export class StressProgress {

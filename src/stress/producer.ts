@@ -4,7 +4,7 @@
  * stop word is set. Runs one synchronous loop: it hosts nothing else.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { Doorbell, MpmcRing } from '../../ring/index.js'
+import { Doorbell, MpmcRing } from '../ring/index.js'
 import {
   DONE,
   NOT_EMPTY_OFFSET,

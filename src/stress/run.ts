@@ -5,7 +5,7 @@
  * figures are computed from the reports by verify.ts.
  */
 import { Worker } from 'node:worker_threads'
-import { Doorbell, MpmcRing } from '../../ring/index.js'
+import { Doorbell, MpmcRing } from '../ring/index.js'
 import {
   consumerCounter,
   controlBytes,
@@ -70,7 +70,7 @@ export function quotaOf(c: StressConfig, p: number): number {
   return Math.floor(c.frames / c.producers) + (p < c.frames % c.producers ? 1 : 0)
 }
 
-export async function runStress(
+export async function runStressConfig(
   c: StressConfig,
   onProgress?: (p: Progress) => void,
 ): Promise<RawRun> {

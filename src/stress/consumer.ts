@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { build, encodeIntoCompressedBase64 } from 'hdr-histogram-js'
-import { Doorbell, MpmcRing } from '../../ring/index.js'
+import { Doorbell, MpmcRing } from '../ring/index.js'
 import { consumerCounter, DONE, NOT_EMPTY_OFFSET, NOT_FULL_OFFSET, START } from './control.js'
 import { checkFrame } from './frame.js'
 import { sharedClock, type ConsumerReport, type WorkerSetup } from './protocol.js'

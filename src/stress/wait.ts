@@ -8,7 +8,7 @@
  * Spinning is always bounded: stress runs put more threads than CPUs on this machine,
  * and an unbounded spinner would starve the very thread it waits for.
  */
-import { Doorbell, type ReadyCheck } from '../../ring/index.js'
+import { Doorbell, type ReadyCheck } from '../ring/index.js'
 import { YIELD_WORD } from './control.js'
 
 export const WAIT_STRATEGIES = ['spin', 'sleep', 'spin-then-sleep'] as const
@@ -34,7 +34,9 @@ export class Waiter {
     private readonly ctrl: Int32Array,
   ) {
     this.rings = strategy !== 'spin'
-    this.spin = Math.max(1, spin)
+    // spin 0 means no spinning: spin-then-sleep sleeps at once; the spin strategy
+    // still looks once before each yield.
+    this.spin = strategy === 'spin' ? Math.max(1, spin) : Math.max(0, spin)
   }
 
   /** Block until ready() returns true. */

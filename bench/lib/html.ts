@@ -1,11 +1,12 @@
 /**
- * The benchmark suites' results as an HTML report: per suite, throughput and
+ * The benchmark suites' results as an HTML report (quick runs labelled "quick, not
+ * comparable" in every heading and row): per suite, throughput and
  * latency figures beside their peers measured in the same run, the ratios to
  * peers, and a table of every figure with its target. Pure: builds the report
  * object that report.ts renders.
  */
-import type { ReportFile } from '../../bench/lib/report.js'
-import type { HtmlReport, ReportChart, ReportSection } from './report.js'
+import { QUICK_LABEL, type ReportFile } from './report.js'
+import type { HtmlReport, ReportChart, ReportSection } from '../../src/cli/report.js'
 
 const SELF = 'multikernel'
 
@@ -43,6 +44,7 @@ function sideBySide(
 
 function suiteSection(file: ReportFile): ReportSection {
   const charts: ReportChart[] = []
+  const tag = file.quick ? ` [${QUICK_LABEL}]` : ''
   const rates = file.results.filter((f) => isRate(f.unit) && f.better === 'higher')
   // Units differ inside the rate group (frames/s, req/s, domains/s): a log axis keeps
   // them readable side by side.
@@ -50,7 +52,7 @@ function suiteSection(file: ReportFile): ReportSection {
     charts.push(
       sideBySide(
         `${file.suite}-throughput`,
-        `${file.suite}: throughput (higher is better)`,
+        `${file.suite}: throughput (higher is better)${tag}`,
         'per second (log)',
         rates,
         true,
@@ -64,7 +66,7 @@ function suiteSection(file: ReportFile): ReportSection {
     charts.push(
       sideBySide(
         `${file.suite}-latency`,
-        `${file.suite}: latency percentiles (lower is better)`,
+        `${file.suite}: latency percentiles (lower is better)${tag}`,
         `${unit} (log)`,
         same,
         true,
@@ -79,7 +81,7 @@ function suiteSection(file: ReportFile): ReportSection {
     charts.push({
       id: `${file.suite}-ratios`,
       type: 'bar',
-      title: `${file.suite}: times better than each peer (1 = even)`,
+      title: `${file.suite}: times better than each peer, like for like (1 = even)${tag}`,
       xLabel: 'measurement',
       yLabel: 'ratio (log)',
       labels: withRatio.map((f) => f.name),
@@ -97,11 +99,12 @@ function suiteSection(file: ReportFile): ReportSection {
       f.name,
       f.value,
       f.unit,
+      f.compares ?? '',
       Object.entries(f.peers ?? {})
         .map(([k, v]) => `${k} ${v}`)
         .join(', '),
       Object.entries(f.ratio ?? {})
-        .map(([k, v]) => `x${v} vs ${k}`)
+        .map(([k, v]) => `x${v} vs ${k}${k === f.headline ? ' (headline)' : ''}`)
         .join(', '),
       targets
         .map(
@@ -109,16 +112,41 @@ function suiteSection(file: ReportFile): ReportSection {
             `${t.op} ${t.peer === undefined ? t.value : `${t.value}x ${t.peer}`}: ${t.met === true ? 'met' : 'missed'}`,
         )
         .join('; '),
+      f.loadavg ?? '',
+      file.quick ? QUICK_LABEL : '',
     ]
   })
+  const q = file.quiet
   return {
-    heading: `Suite '${file.suite}'${file.quick ? ' (quick run: indicative only)' : ''}`,
+    heading: `Suite '${file.suite}'${file.quick ? ` (${QUICK_LABEL})` : ''}`,
     text:
-      `Node ${file.node}, ${file.cpus} CPUs (${file.cpuModel}), ${file.platform}, ${file.date}. ` +
-      `Median of ${file.runs} run(s); every peer was measured in the same run.` +
+      (file.quick ? `${QUICK_LABEL.toUpperCase()}: a smoke run with small counts.\n\n` : '') +
+      `\`${file.command}\` at commit ${file.commit}. Node ${file.node}, ${file.cpus} CPUs ` +
+      `(${file.cpuModel}), ${file.platform}, ${file.started} to ${file.date} (${file.seconds} s). ` +
+      `1-minute load average ${file.loadavg[0]} at the start, ${file.loadavg[1]} at the end` +
+      (q === null
+        ? '. '
+        : `; waited ${q.waitedSeconds} s for a quiet machine (${q.startedBusy} rounds started ` +
+          `busy, ${q.ungated} ran without waiting once the ${q.budgetSeconds} s budget was spent). `) +
+      `Median of ${file.runs} run(s); every peer was measured in the same run, like for like ` +
+      `(the "compares" column says how).` +
       (file.notes.length > 0 ? `\n\n${file.notes.join('\n\n')}` : ''),
     charts,
-    table: { columns: ['group', 'measurement', 'value', 'unit', 'peers', 'ratio', 'target'], rows },
+    table: {
+      columns: [
+        'group',
+        'measurement',
+        'value',
+        'unit',
+        'compares',
+        'peers',
+        'ratio',
+        'target',
+        'load',
+        'run',
+      ],
+      rows,
+    },
   }
 }
 

@@ -18,7 +18,7 @@
  * Progress counters sit on lines of their own so that a thread's own counter never
  * shares a cache line with another thread's (no false sharing on the hot path).
  */
-import { DOORBELL_BYTES } from '../../ring/index.js'
+import { DOORBELL_BYTES } from '../ring/index.js'
 
 export const LINE = 64
 const W = LINE >> 2

@@ -22,6 +22,9 @@ export interface StressJson {
   report: string | null
 }
 
+/** The verifier's findings, less its per-producer counts. */
+export type StressVerification = Omit<Verification, 'perProducer'>
+
 export interface StressRunSummary {
   config: {
     producers: number
@@ -37,7 +40,7 @@ export interface StressRunSummary {
   /** Present only when a test-only fault was injected. */
   fault?: Fault
   /** The verifier's findings, less its per-producer counts (they are in `producers`). */
-  verification: Omit<Verification, 'perProducer'>
+  verification: StressVerification
   elapsedMs: number
   throughput: { framesPerSec: number; bytesPerSec: number }
   latencyUs: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number }
