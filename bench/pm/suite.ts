@@ -1,106 +1,193 @@
 /**
  * The process-manager suite (`npm run bench -- pm [--quick]`): the hot path of the
  * process manager measured end to end through the public API, each figure beside
- * its peers measured in the same process run, in the same repetition:
+ * its peers measured in the same process run, in the same repetition, like for like:
  *
- *   - ping round trip (process manager -> spawnd -> process manager), p50/p99, with
- *     the core hot (spawnd and the main thread spinning) and asleep (spin 0), beside
- *     a postMessage request/response round trip and a comlink proxy call;
- *   - pipelined pings over every core (rt.pingMany), beside postMessage pipelined
- *     with the same window and piscina;
- *   - trivial domains spawned, exited, waited (and cleaned) per second, beside
- *     piscina running a trivial task per call;
- *   - the main thread's event-loop delay while all of that runs at once, beside the
- *     same delay while piscina and postMessage run at full load.
+ *   - ping round trip on one core: at the default boot options and asleep (spin 0)
+ *     beside event-driven postMessage and comlink; with the core hot (both sides
+ *     polling) beside postMessage polled with receiveMessageOnPort and the bare
+ *     Atomics hand-off;
+ *   - per-call pings (rt.ping, 256 in flight) beside per-task piscina (256 in flight),
+ *     piscina both with its defaults and tuned; the batch API (rt.pingMany) apart;
+ *   - trivial domains spawned and waited (reaped) at 256 and at 1 in flight beside
+ *     piscina's trivial tasks, defaults and tuned; main-thread bytes allocated and
+ *     kept per domain;
+ *   - the main thread's event-loop delay with 256 operations in flight for every
+ *     contender: spawns against piscina tasks, per-call pings against postMessages,
+ *     with every core and with one.
  *
  * Every figure is the median of `runs` repetitions (after a warm-up); each
  * repetition measures this library and then its peers, so noise on this shared
- * machine falls on both. bench/main.ts prints the table and writes
- * bench/results/pm.json (pm.quick.json for --quick) in the shape documented in
- * bench/lib/report.ts: { suite, quick, node, cpus, cpuModel, platform, date, runs,
- * results: [{ name, group, unit, better, value, runs, peers, ratio, target, extra,
- * note }], notes }.
+ * machine falls on both; full runs wait (bounded) for a quiet machine before each
+ * repetition and record the load. bench/main.ts prints the table and writes
+ * bench/results/pm.json in the shape documented in bench/lib/report.ts.
  */
 import { availableParallelism, loadavg } from 'node:os'
 import type { BootOptions } from '../../src/index.js'
-import { finishFigure, type Figure, type SuiteReport } from '../lib/report.js'
+import { cpuSnapshot, othersLoad } from '../lib/cpu.js'
+import { finishFigure, stamp, type Figure, type SuiteReport } from '../lib/report.js'
 import { median } from '../lib/stats.js'
+import type { SuiteContext } from '../suites.js'
 import {
-  comlinkLatency,
   eventLoopDelay,
   idleLoad,
   piscinaLoad,
-  piscinaPool,
-  piscinaRate,
-  pingLatency,
-  pingManyRate,
-  pmLoad,
-  postMessageLatency,
+  pingLoad,
   postMessageLoad,
-  postMessagePipelined,
-  retainedPerDomain,
-  spawnRate,
+  spawnLoad,
+  type DelayRun,
+} from './eld.js'
+import {
+  atomicsLatency,
+  comlinkLatency,
+  pingLatency,
+  pollLatency,
+  postMessageLatency,
   withPeers,
   withRuntime,
-  type DelayRun,
   type LatencyRun,
 } from './measure.js'
-
-export interface PmSuiteOptions {
-  quick: boolean
-  /** Called with a line of progress (to stderr), so long runs show life. */
-  progress?: (line: string) => void
-}
+import {
+  memoryPerDomain,
+  PISCINA_TASKS_PER_WORKER,
+  piscinaLatency,
+  piscinaPool,
+  piscinaRate,
+  pingManyRate,
+  pingRate,
+  spawnLatency,
+  spawnRate,
+  type PiscinaConfig,
+} from './rates.js'
+import type { Piscina } from 'piscina'
 
 /**
  * Latency runs use one core: main thread + one spawnd = one thread per CPU on a
- * 2-CPU machine. Hot: spawnd polls its ring for `spin` iterations (about a
+ * 2-CPU machine. Hot: the spawnd polls its ring for `spin` iterations (about a
  * millisecond) before it sleeps, and the main thread polls replies for
- * hotSpinMicros after each request.
+ * hotSpinMicros after each request: a polling configuration.
  */
 const HOT: BootOptions = { cores: 1, spin: 100_000, hotSpinMicros: 100 }
-/** Asleep: spawnd sleeps in Atomics.wait as soon as its ring is empty. */
-const ASLEEP: BootOptions = { cores: 1, spin: 0 }
-/** Pipelined pings: requests in flight per core (and per postMessage worker). */
-const PING_WINDOW = 1024
-/** Spawns in flight across every core; piscina tasks in flight. */
-const SPAWN_WINDOW = 256
-const PISCINA_WINDOW = 256
-/** Event-loop delay load: pings per pingMany call, concurrent spawn loops. */
-const LOAD_PING_CHUNK = 8192
-const LOAD_SPAWN_LOOPS = 64
+/** Asleep: nobody spins; the spawnd sleeps in Atomics.wait as soon as its ring is empty. */
+const ASLEEP: BootOptions = { cores: 1, spin: 0, hotSpinMicros: 0 }
+/** The default boot options on one core. */
+const DEFAULT: BootOptions = { cores: 1 }
+/** Operations in flight for every per-call throughput, spawn and event-loop figure. */
+const IN_FLIGHT = 256
+/** The batch API's window per core. */
+const PING_MANY_WINDOW = 1024
 
-export async function runPmSuite(opts: PmSuiteOptions): Promise<SuiteReport> {
-  const quick = opts.quick
-  const say = opts.progress ?? (() => {})
+const PISCINA: readonly PiscinaConfig[] = ['defaults', 'tuned']
+const piscinaText =
+  `piscina-defaults = piscina with its defaults (1 task per worker, atomics 'sync', ` +
+  `recordTiming on); piscina-tuned = atomics 'async', ${PISCINA_TASKS_PER_WORKER} tasks per ` +
+  `worker, recordTiming off; headline = the better of the two`
+
+export async function runPmSuite(ctx: SuiteContext): Promise<SuiteReport> {
+  const quick = ctx.quick
+  const say = ctx.progress
   const runs = quick ? 1 : 5
   const cores = availableParallelism()
   const n = (full: number, small: number): number => (quick ? small : full)
   const figures: Figure[] = []
   const loadAtStart = loadavg()[0]
+  /** Most CPUs other processes took during one repetition of the current group. */
+  let othersMax = 0
+  const add = (...fs: Figure[]): void => {
+    for (const f of fs) {
+      f.extra = { ...f.extra, othersCpuMax: othersMax }
+      figures.push(stamp(f))
+    }
+  }
+  /** One repetition: wait (bounded) for a quiet machine, measure, record others' load. */
+  const repetition = async <T>(body: () => Promise<T>): Promise<T> => {
+    await ctx.quiet?.wait()
+    const before = cpuSnapshot()
+    const out = await body()
+    const load = othersLoad(before, cpuSnapshot())
+    if (load > othersMax) othersMax = load
+    return out
+  }
+  /** piscina pools of each configuration, destroyed afterwards. */
+  const withPools = async <T>(
+    threads: number,
+    body: (pools: Record<PiscinaConfig, Piscina>) => Promise<T>,
+  ): Promise<T> => {
+    const pools = { defaults: piscinaPool(threads, 'defaults'), tuned: piscinaPool(threads, 'tuned') }
+    try {
+      return await body(pools)
+    } finally {
+      await Promise.all(Object.values(pools).map((p) => p.destroy()))
+    }
+  }
+  /** The better piscina configuration for this figure. */
+  const best = (f: Figure): Figure => {
+    const d = f.peers?.['piscina-defaults'] ?? NaN
+    const t = f.peers?.['piscina-tuned'] ?? NaN
+    const tunedBetter = f.better === 'higher' ? t >= d : t <= d
+    f.headline = tunedBetter || Number.isNaN(d) ? 'piscina-tuned' : 'piscina-defaults'
+    return f
+  }
 
   // ------------------------------------------------------------- latency
+  othersMax = 0
   const latCount = n(20_000, 2_000)
   const latWarm = n(2_000, 500)
-  const hot: LatencyRun[] = []
-  const asleep: LatencyRun[] = []
-  const pm: LatencyRun[] = []
-  const cl: LatencyRun[] = []
+  const lat: Record<string, LatencyRun[]> = {
+    default: [],
+    asleep: [],
+    hot: [],
+    postMessage: [],
+    comlink: [],
+    poll: [],
+    bare: [],
+  }
   for (let r = 1; r <= runs; r++) {
     say(`ping latency, run ${r}/${runs}`)
-    hot.push(await pingLatency(HOT, latCount, latWarm))
-    asleep.push(await pingLatency(ASLEEP, latCount, latWarm))
-    pm.push(await postMessageLatency(latCount, latWarm))
-    cl.push(await comlinkLatency(latCount, latWarm))
+    await repetition(async () => {
+      lat.default.push(await pingLatency(DEFAULT, latCount, latWarm))
+      lat.asleep.push(await pingLatency(ASLEEP, latCount, latWarm))
+      lat.postMessage.push(await postMessageLatency(latCount, latWarm))
+      lat.comlink.push(await comlinkLatency(latCount, latWarm))
+      lat.hot.push(await pingLatency(HOT, latCount, latWarm))
+      lat.poll.push(await pollLatency(latCount, latWarm))
+      lat.bare.push(await atomicsLatency(latCount, latWarm))
+    })
   }
-  const med = (rs: LatencyRun[], k: 'p50' | 'p99'): number => median(rs.map((x) => x[k]))
+  const med = (rs: LatencyRun[], k: 'p50' | 'p99' | 'mean' | 'max'): number =>
+    median(rs.map((x) => x[k]))
   const latGroup = 'ping round trip, process manager -> spawnd -> process manager (1 core)'
-  for (const [label, rs, target] of [
-    [`core hot (spin ${HOT.spin}, hotSpinMicros ${HOT.hotSpinMicros})`, hot, 1.5],
-    ['core asleep (spin 0: Atomics.wait, notify)', asleep, undefined],
+  const eventDriven = { postMessage: lat.postMessage, comlink: lat.comlink }
+  for (const [label, rs, peers, compares, target] of [
+    [
+      'default boot options',
+      lat.default,
+      eventDriven,
+      'the runtime at its default boot options (the spawnd spins a little, then sleeps) ' +
+        'against event-driven peers: postMessage to an echo worker, comlink await proxy.ping(x)',
+      undefined,
+    ],
+    [
+      'core asleep (spin 0, hotSpinMicros 0)',
+      lat.asleep,
+      eventDriven,
+      'nobody spins: the spawnd sleeps in Atomics.wait and the main thread waits ' +
+        'asynchronously, against event-driven postMessage and comlink',
+      undefined,
+    ],
+    [
+      `core hot (spin ${HOT.spin}, hotSpinMicros ${HOT.hotSpinMicros})`,
+      lat.hot,
+      { 'postMessage-poll': lat.poll, bare: lat.bare },
+      'both sides poll: against postMessage with both sides polling receiveMessageOnPort, ' +
+        'and the bare Atomics hand-off (one word each way, both spinning: the limit)',
+      1.5,
+    ],
   ] as const) {
     for (const k of ['p50', 'p99'] as const) {
-      figures.push({
+      const pv: Record<string, number> = {}
+      for (const [name, prs] of Object.entries(peers)) pv[name] = med(prs, k)
+      add({
         name: `ping ${k}, ${label}`,
         group: latGroup,
         unit: 'us',
@@ -108,120 +195,170 @@ export async function runPmSuite(opts: PmSuiteOptions): Promise<SuiteReport> {
         value: med(rs, k),
         runs: rs.map((x) => x[k]),
         samples: latCount,
-        peers: { postMessage: med(pm, k), comlink: med(cl, k) },
+        compares,
+        peers: pv,
         target: k === 'p50' && target !== undefined ? { op: '<=', value: target } : undefined,
-        extra: { mean: median(rs.map((x) => x.mean)), max: median(rs.map((x) => x.max)) },
+        extra: { mean: med(rs, 'mean'), max: med(rs, 'max') },
       })
     }
   }
-  figures.push({
-    name: 'postMessage round trip p50 (peer, for reference)',
-    group: latGroup,
-    unit: 'us',
-    better: 'none',
-    value: med(pm, 'p50'),
-    runs: pm.map((x) => x.p50),
-    extra: { p99: med(pm, 'p99'), comlinkP50: med(cl, 'p50'), comlinkP99: med(cl, 'p99') },
-    note: 'postMessage: an echo worker, one message each way; comlink: await proxy.ping(x)',
-  })
 
-  // ------------------------------------------------------------ pipelined
+  // ------------------------------------------------------ per-call throughput
+  othersMax = 0
+  const pings = n(200_000, 20_000)
+  const tasks = n(20_000, 2_000)
   const perCore = n(2_000_000, 100_000)
-  const pmPerWorker = n(200_000, 20_000)
-  const piscinaTasks = n(20_000, 2_000)
-  const pipe: number[] = []
-  const pipePm: number[] = []
-  const pipePiscina: number[] = []
-  await withRuntime({}, async (rt) => {
-    const pool = piscinaPool(rt.cores)
-    try {
-      say('pipelined pings: warm-up')
-      await pingManyRate(rt, perCore >> 3, PING_WINDOW)
-      await piscinaRate(pool, piscinaTasks >> 3, PISCINA_WINDOW)
+  const callRates: Record<string, number[]> = { ping: [], defaults: [], tuned: [], many: [] }
+  await withRuntime({}, (rt) =>
+    withPools(rt.cores, async (pools) => {
+      say('per-call pings and piscina tasks: warm-up')
+      await pingRate(rt, pings >> 3, IN_FLIGHT)
+      await pingManyRate(rt, perCore >> 3, PING_MANY_WINDOW)
+      for (const c of PISCINA) await piscinaRate(pools[c], tasks >> 3, IN_FLIGHT)
       for (let r = 1; r <= runs; r++) {
-        say(`pipelined pings, run ${r}/${runs}`)
-        pipe.push((await pingManyRate(rt, perCore, PING_WINDOW)).perSecond)
-        pipePm.push((await postMessagePipelined(rt.cores, pmPerWorker, PING_WINDOW)).perSecond)
-        pipePiscina.push((await piscinaRate(pool, piscinaTasks, PISCINA_WINDOW)).perSecond)
+        say(`per-call pings and piscina tasks, run ${r}/${runs}`)
+        await repetition(async () => {
+          callRates.ping.push((await pingRate(rt, pings, IN_FLIGHT)).perSecond)
+          for (const c of PISCINA)
+            callRates[c].push((await piscinaRate(pools[c], tasks, IN_FLIGHT)).perSecond)
+          callRates.many.push((await pingManyRate(rt, perCore, PING_MANY_WINDOW)).perSecond)
+        })
       }
-    } finally {
-      await pool.destroy()
-    }
-  })
-  figures.push({
-    name: `pingMany on all ${cores} cores, window ${PING_WINDOW}`,
-    group: `pipelined pings over every core (${cores} spawnds, default boot options)`,
-    unit: 'req/s',
-    better: 'higher',
-    value: median(pipe),
-    runs: pipe,
-    peers: { postMessage: median(pipePm), piscina: median(pipePiscina) },
-    target: { op: '>=', value: 5e6 },
-    note:
-      `postMessage: ${cores} echo workers, ${PING_WINDOW} messages in flight on each; ` +
-      `piscina: ${cores} threads, ${PISCINA_WINDOW} trivial tasks in flight`,
-  })
+    }),
+  )
+  const callGroup = `per-call requests over every core (${cores} spawnds, default boot options)`
+  add(
+    best({
+      name: `rt.ping per call, ${IN_FLIGHT} in flight over ${cores} cores`,
+      group: callGroup,
+      unit: 'req/s',
+      better: 'higher',
+      value: median(callRates.ping),
+      runs: callRates.ping,
+      compares:
+        `one promise per request on both sides, ${IN_FLIGHT} in flight: rt.ping round-robin ` +
+        `over the cores against piscina.run of a task returning its argument on ${cores} ` +
+        `threads; ${piscinaText}`,
+      peers: {
+        'piscina-defaults': median(callRates.defaults),
+        'piscina-tuned': median(callRates.tuned),
+      },
+    }),
+    {
+      name: `rt.pingMany (batch API), window ${PING_MANY_WINDOW} per core`,
+      group: callGroup,
+      unit: 'req/s',
+      better: 'higher',
+      value: median(callRates.many),
+      runs: callRates.many,
+      compares:
+        'no ratio: the batch API makes one promise per batch, and no per-call peer does ' +
+        'the same work',
+      target: { op: '>=', value: 5e6 },
+    },
+  )
 
   // --------------------------------------------------------------- spawns
+  othersMax = 0
   const domains = n(40_000, 4_000)
-  const waited: number[] = []
-  const cleaned: number[] = []
-  const tasks: number[] = []
-  {
-    const pool = piscinaPool(cores)
-    try {
-      await piscinaRate(pool, piscinaTasks >> 3, PISCINA_WINDOW)
-      for (let r = 1; r <= runs; r++) {
-        say(`trivial domains, run ${r}/${runs}`)
-        // A fresh runtime per run: the domain table keeps every CLEANED entry (for
-        // later waits), so one runtime over every run would measure a growing heap.
-        const s = await withRuntime({}, async (rt) => {
-          await spawnRate(rt, domains >> 3, SPAWN_WINDOW)
-          return spawnRate(rt, domains, SPAWN_WINDOW)
+  const oneCount = n(5_000, 500)
+  const oneWarm = n(500, 100)
+  const sp: Record<string, number[]> = { waited: [], cleaned: [], defaults: [], tuned: [] }
+  const one: Record<string, LatencyRun[]> = { domain: [], defaults: [], tuned: [] }
+  await withPools(cores, async (pools) => {
+    for (const c of PISCINA) await piscinaRate(pools[c], tasks >> 3, IN_FLIGHT)
+    for (let r = 1; r <= runs; r++) {
+      say(`trivial domains, run ${r}/${runs}`)
+      await repetition(async () => {
+        // A fresh runtime per run, so every run starts from the same heap.
+        await withRuntime({}, async (rt) => {
+          await spawnRate(rt, domains >> 3, IN_FLIGHT)
+          const s = await spawnRate(rt, domains, IN_FLIGHT)
+          sp.waited.push(s.waited.perSecond)
+          sp.cleaned.push(s.cleaned.perSecond)
+          one.domain.push(await spawnLatency(rt, oneCount, oneWarm))
         })
-        waited.push(s.waited.perSecond)
-        cleaned.push(s.cleaned.perSecond)
-        tasks.push((await piscinaRate(pool, piscinaTasks, PISCINA_WINDOW)).perSecond)
-      }
-    } finally {
-      await pool.destroy()
+        for (const c of PISCINA) {
+          sp[c].push((await piscinaRate(pools[c], tasks, IN_FLIGHT)).perSecond)
+          one[c].push(await piscinaLatency(pools[c], oneCount, oneWarm))
+        }
+      })
     }
-  }
-  say('heap kept per domain')
-  const retained = await withRuntime({}, (rt) =>
-    retainedPerDomain(rt, n(20_000, 2_000), SPAWN_WINDOW),
-  )
-  const spawnGroup = `trivial domains (main returns 0), ${SPAWN_WINDOW} in flight over ${cores} cores`
-  figures.push(
-    {
-      name: 'domains spawned, exited and waited',
+  })
+  say('main-thread bytes allocated and kept per domain')
+  const mem = await withRuntime({}, (rt) => memoryPerDomain(rt, n(20_000, 2_000), IN_FLIGHT))
+  const spawnGroup = `trivial domains (main returns 0) over ${cores} cores, default boot options`
+  const spawnCompares =
+    `spawn + wait({ reap: true }) of a domain whose main returns 0, against piscina.run of a ` +
+    `task returning its argument on ${cores} threads, ${IN_FLIGHT} in flight each; ${piscinaText}`
+  const oneCompares = (k: string): string =>
+    `${k} of spawn + wait({ reap: true }), one domain at a time, against piscina.run one ` +
+    `task at a time; ${piscinaText}`
+  const piscinaPeers = (d: number[], t: number[]): Record<string, number> => ({
+    'piscina-defaults': median(d),
+    'piscina-tuned': median(t),
+  })
+  add(
+    best({
+      name: `domains spawned, exited and waited (reaped), ${IN_FLIGHT} in flight`,
       group: spawnGroup,
       unit: 'domains/s',
       better: 'higher',
-      value: median(waited),
-      runs: waited,
-      peers: { piscina: median(tasks) },
-      target: { op: '>=', value: 10, peer: 'piscina' },
-      note:
-        `done when wait() resolved; ${domains} domains per run; piscina: ${cores} threads, ` +
-        `piscina.run() of a task returning its argument, ${PISCINA_WINDOW} in flight`,
-    },
-    {
-      name: 'domains spawned, exited, waited and CLEANED',
+      value: median(sp.waited),
+      runs: sp.waited,
+      compares: spawnCompares,
+      peers: piscinaPeers(sp.defaults, sp.tuned),
+      target: { op: '>=', value: 5, peer: 'piscina-tuned' },
+      note: `done when wait() resolved; ${domains} domains per run`,
+    }),
+    best({
+      name: `domains spawned, exited, waited and CLEANED, ${IN_FLIGHT} in flight`,
       group: spawnGroup,
       unit: 'domains/s',
       better: 'higher',
-      value: median(cleaned),
-      runs: cleaned,
-      peers: { piscina: median(tasks) },
+      value: median(sp.cleaned),
+      runs: sp.cleaned,
+      compares: spawnCompares,
+      peers: piscinaPeers(sp.defaults, sp.tuned),
       note: 'the same runs, timed until the last of the domains is CLEANED',
+    }),
+  )
+  for (const k of ['p50', 'p99'] as const) {
+    add(
+      best({
+        name: `spawn + wait ${k}, 1 in flight`,
+        group: spawnGroup,
+        unit: 'us',
+        better: 'lower',
+        value: med(one.domain, k),
+        runs: one.domain.map((x) => x[k]),
+        samples: oneCount,
+        compares: oneCompares(k),
+        peers: { 'piscina-defaults': med(one.defaults, k), 'piscina-tuned': med(one.tuned, k) },
+        target: k === 'p50' ? { op: '>=', value: 3, peer: 'piscina-tuned' } : undefined,
+      }),
+    )
+  }
+  add(
+    {
+      name: 'main-thread bytes allocated per domain',
+      group: spawnGroup,
+      unit: 'bytes',
+      better: 'lower',
+      value: mem.allocated,
+      compares: 'no peer: measured on the main thread alone (v8.GCProfiler)',
+      target: { op: '<=', value: 1024 },
+      extra: { gcsPerThousandDomains: mem.gcsPerThousand },
+      note:
+        `${IN_FLIGHT} in flight; the used heap's growth plus what every collection in ` +
+        `between freed, over the count`,
     },
     {
       name: 'main-thread heap kept per reaped domain',
       group: spawnGroup,
       unit: 'bytes',
       better: 'none',
-      value: retained,
+      value: mem.retained,
       note:
         'heapUsed after a full GC, before and after the domains ran, over their count; the ' +
         'domains are waited with { reap: true }, so about 0 means nothing is left behind',
@@ -232,97 +369,104 @@ export async function runPmSuite(opts: PmSuiteOptions): Promise<SuiteReport> {
   const eldMs = n(2_000, 700)
   const eldWarm = n(500, 200)
   for (const eldCores of cores > 1 ? [cores, 1] : [cores]) {
-    const full: DelayRun[] = []
-    const pingsOnly: DelayRun[] = []
-    const spawnsOnly: DelayRun[] = []
-    const pis: DelayRun[] = []
-    const post: DelayRun[] = []
-    const idle: DelayRun[] = []
+    othersMax = 0
+    const d: Record<string, DelayRun[]> = {
+      spawns: [],
+      defaults: [],
+      tuned: [],
+      pings: [],
+      postMessage: [],
+      idle: [],
+    }
     const coresText = `${eldCores} core${eldCores > 1 ? 's' : ''}`
     for (let r = 1; r <= runs; r++) {
       say(`event-loop delay (${coresText}), run ${r}/${runs}`)
-      await withRuntime({ cores: eldCores }, async (rt) => {
-        full.push(
-          await eventLoopDelay(
-            eldMs,
-            eldWarm,
-            pmLoad(rt, LOAD_PING_CHUNK, PING_WINDOW, LOAD_SPAWN_LOOPS),
+      await repetition(async () => {
+        await withRuntime({ cores: eldCores }, async (rt) => {
+          d.spawns.push(await eventLoopDelay(eldMs, eldWarm, spawnLoad(rt, IN_FLIGHT)))
+          d.pings.push(await eventLoopDelay(eldMs, eldWarm, pingLoad(rt, IN_FLIGHT)))
+        })
+        await withPools(eldCores, async (pools) => {
+          for (const c of PISCINA) {
+            d[c].push(await eventLoopDelay(eldMs, eldWarm, piscinaLoad(pools[c], IN_FLIGHT)))
+          }
+        })
+        d.postMessage.push(
+          await withPeers('echo', eldCores, (ws) =>
+            eventLoopDelay(eldMs, eldWarm, postMessageLoad(ws, IN_FLIGHT)),
           ),
         )
-        pingsOnly.push(
-          await eventLoopDelay(eldMs, eldWarm, pmLoad(rt, LOAD_PING_CHUNK, PING_WINDOW, 0)),
-        )
-        spawnsOnly.push(
-          await eventLoopDelay(eldMs, eldWarm, pmLoad(rt, 0, PING_WINDOW, LOAD_SPAWN_LOOPS)),
-        )
+        d.idle.push(await eventLoopDelay(eldMs, 0, idleLoad))
       })
-      const pool = piscinaPool(eldCores)
-      try {
-        pis.push(await eventLoopDelay(eldMs, eldWarm, piscinaLoad(pool, PISCINA_WINDOW)))
-      } finally {
-        await pool.destroy()
-      }
-      post.push(
-        await withPeers('echo', eldCores, (ws) =>
-          eventLoopDelay(eldMs, eldWarm, postMessageLoad(ws, PING_WINDOW)),
-        ),
-      )
-      idle.push(await eventLoopDelay(eldMs, 0, idleLoad))
     }
-    const m = (rs: DelayRun[], k: 'p50' | 'p99' | 'max'): number => median(rs.map((x) => x[k]))
-    const rate = (rs: DelayRun[], k: string): number => median(rs.map((x) => x.load[k] ?? 0))
+    const m = (rs: DelayRun[], k: 'p50' | 'p99' | 'max' | 'perSecond'): number =>
+      median(rs.map((x) => x[k]))
     const group =
-      `main-thread event-loop delay under full load, ${coresText} ` +
-      `(main + ${eldCores} spawnd thread${eldCores > 1 ? 's' : ''} on ${cores} cpus)`
-    for (const k of ['p50', 'p99', 'max'] as const) {
-      figures.push({
-        name: `event-loop delay ${k}, pings + spawns, ${coresText}`,
-        group,
-        unit: 'ms',
-        better: 'lower',
-        value: m(full, k),
-        runs: full.map((x) => x[k]),
-        peers: { 'piscina-load': m(pis, k), 'postMessage-load': m(post, k) },
-        target: k === 'p99' ? { op: '<=', value: 1 } : undefined,
-        extra: {
-          pingsOnly: m(pingsOnly, k),
-          spawnsOnly: m(spawnsOnly, k),
-          idle: m(idle, k),
-          ...(k === 'p50'
-            ? {
-                pingsPerSecond: rate(full, 'pings'),
-                domainsPerSecond: rate(full, 'domains'),
-                pingsOnlyPerSecond: rate(pingsOnly, 'pings'),
-                spawnsOnlyPerSecond: rate(spawnsOnly, 'domains'),
-                piscinaTasksPerSecond: rate(pis, 'tasks'),
-                postMessagesPerSecond: rate(post, 'messages'),
-              }
-            : {}),
+      `main-thread event-loop delay, ${IN_FLIGHT} operations in flight for every contender, ` +
+      `${coresText} (main + ${eldCores} worker thread${eldCores > 1 ? 's' : ''} on ${cores} cpus)`
+    for (const k of ['p99', 'max'] as const) {
+      add(
+        best({
+          name: `event-loop delay ${k}, full spawn load, ${coresText}`,
+          group,
+          unit: 'ms',
+          better: 'lower',
+          value: m(d.spawns, k),
+          runs: d.spawns.map((x) => x[k]),
+          compares:
+            `${IN_FLIGHT} trivial domains spawned and waited (reaped) at all times on ` +
+            `${coresText}, against ${IN_FLIGHT} trivial piscina tasks in flight on ` +
+            `${eldCores} thread${eldCores > 1 ? 's' : ''}; ${piscinaText}; each load's rate ` +
+            `is in extra`,
+          peers: { 'piscina-defaults': m(d.defaults, k), 'piscina-tuned': m(d.tuned, k) },
+          target: k === 'p99' ? { op: '<=', value: 1 } : undefined,
+          extra: {
+            domainsPerSecond: m(d.spawns, 'perSecond'),
+            piscinaDefaultsTasksPerSecond: m(d.defaults, 'perSecond'),
+            piscinaTunedTasksPerSecond: m(d.tuned, 'perSecond'),
+            idle: m(d.idle, k),
+          },
+        }),
+        {
+          name: `event-loop delay ${k}, per-call ping load, ${coresText}`,
+          group,
+          unit: 'ms',
+          better: 'lower',
+          value: m(d.pings, k),
+          runs: d.pings.map((x) => x[k]),
+          compares:
+            `${IN_FLIGHT} rt.ping calls in flight over ${coresText}, against ${IN_FLIGHT} ` +
+            `postMessages in flight over ${eldCores} echo worker${eldCores > 1 ? 's' : ''}; ` +
+            `each load's rate is in extra`,
+          peers: { postMessage: m(d.postMessage, k) },
+          extra: {
+            pingsPerSecond: m(d.pings, 'perSecond'),
+            postMessagesPerSecond: m(d.postMessage, 'perSecond'),
+            idle: m(d.idle, k),
+          },
         },
-        note:
-          k === 'p50'
-            ? `load: pingMany(${LOAD_PING_CHUNK}, window ${PING_WINDOW}) in a loop on every ` +
-              `core + ${LOAD_SPAWN_LOOPS} spawn/wait loops of the trivial domain, ${eldMs} ms ` +
-              `after ${eldWarm} ms of warm-up; extra: the same with only the pings, only the ` +
-              `spawns, and idle; peers: piscina with ${PISCINA_WINDOW} trivial tasks in flight, ` +
-              `${eldCores} echo workers with ${PING_WINDOW} messages in flight each`
-            : undefined,
-      })
+      )
     }
   }
 
   return {
     figures: figures.map(finishFigure),
     runs,
+    loadavgStart: loadAtStart,
     notes: [
-      'every figure is the median over runs; each run measures this library, then its peers',
+      'like for like: per-call against per-call with the same number in flight, polling ' +
+        'against polling (and the bare Atomics limit), event-driven against event-driven; ' +
+        'piscina both with its defaults and tuned, the headline (*) against the better; each ' +
+        'figure says what it compares',
+      'every figure is the median over runs; each run measures this library, then its peers; ' +
+        'full runs wait (bounded) for other processes to leave the CPUs before each run; ' +
+        'othersCpuMax = most CPUs other processes took during one run of the group; loadavg = ' +
+        'the 1-minute load average when the figure was measured',
       'latency: performance.now() around each await, sorted; p50/p99 nearest-rank per run',
       'event-loop delay: perf_hooks.monitorEventLoopDelay({ resolution: 1 }); Node 20 records ' +
         'the whole timer interval, so the 1 ms resolution is subtracted from every percentile; ' +
         'a stall is one sample however long it lasts, so p99 understates stalls (nodejs/node#34661)',
       `ratio = times better than the peer (value/peer for rates, peer/value for times)`,
-      `1-minute load average of the machine: ${loadAtStart.toFixed(2)} at the start, ` +
-        `${loadavg()[0].toFixed(2)} at the end (${cores} cpus; other work shares them)`,
       `${cores} cpus: with ${cores} spawnds the main thread and the spawnds are ${cores + 1} ` +
         `threads on ${cores} cpus; the latency runs use 1 core for that reason`,
     ],

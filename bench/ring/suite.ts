@@ -118,15 +118,15 @@ export async function runRingSuite(opts: SuiteOptions): Promise<SuiteReport> {
       ringbufOthersCpuMax: rb.extra.othersCpuMax,
     }
     if (pm) {
-      out.postMessageOthersCpuMax = pm.extra.othersCpuMax
-      out.postMessageConsumerNaps = pm.extra.consumerSleeps
+      out.postMessagePollOthersCpuMax = pm.extra.othersCpuMax
+      out.postMessagePollConsumerNaps = pm.extra.consumerSleeps
     }
     return out
   }
   const owCompares = (batch: number, payload: number): string =>
     `${batch} frame${batch > 1 ? 's' : ''} per publish and per postMessage; every consumer ` +
     `polls (ring, bare and ringbuf.js: ${ONEWAY_SPIN} polls, then a doorbell sleep; ` +
-    `postMessage: receiveMessageOnPort, ${ONEWAY_SPIN} polls, then a 50 us nap); ` +
+    `postMessage-poll: receiveMessageOnPort, ${ONEWAY_SPIN} polls, then a 50 us nap); ` +
     `ringbuf.js moves ${payload} B per frame (no header) where the ring moves ${payload + 8}; ` +
     `bare = the ring's bytes in fixed slots without ring bookkeeping (the limit)`
   for (const payload of [16, 64]) {
@@ -153,7 +153,7 @@ export async function runRingSuite(opts: SuiteOptions): Promise<SuiteReport> {
         runs: ringB.values,
         compares: owCompares(BATCH, payload),
         peers: {
-          postMessage: median(pmB.values),
+          'postMessage-poll': median(pmB.values),
           ringbuf: median(rbB.values),
           bare: median(bareB.values),
         },
@@ -192,7 +192,7 @@ export async function runRingSuite(opts: SuiteOptions): Promise<SuiteReport> {
       runs: ringF.values,
       compares: owCompares(1, payload),
       peers: {
-        postMessage: median(pmF.values),
+        'postMessage-poll': median(pmF.values),
         ringbuf: median(rbF.values),
         bare: median(bareF.values),
       },
@@ -296,9 +296,9 @@ export async function runRingSuite(opts: SuiteOptions): Promise<SuiteReport> {
   both(
     'both sides polling',
     rtSpin,
-    { postMessage: pollSpin, bare: bareSpin },
-    'both sides poll: ring (2^20 polls, then a doorbell sleep), postMessage (receiveMessageOnPort ' +
-      'on both sides), bare (one Int32 word each way, Atomics.store/load: the limit)',
+    { 'postMessage-poll': pollSpin, bare: bareSpin },
+    'both sides poll: ring (2^20 polls, then a doorbell sleep), postMessage-poll ' +
+      '(receiveMessageOnPort on both sides), bare (one Int32 word each way, Atomics.store/load: the limit)',
     1,
   )
   both(
