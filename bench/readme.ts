@@ -5,106 +5,17 @@
  *     <!-- bench-table:begin -->  ...  <!-- bench-table:end -->
  *
  * so that the table is never written by hand. Quick runs (<suite>.quick.json) are
- * refused: their figures are not comparable. Each row names what its ratio
- * compares; the lines under the table give the command, date, commit and load.
+ * refused: their figures are not comparable.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Figure, ReportFile } from './lib/report.js'
-import { human } from './lib/stats.js'
+import type { ReportFile } from './lib/report.js'
+import { benchTable } from './lib/table.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const BEGIN = '<!-- bench-table:begin -->'
 const END = '<!-- bench-table:end -->'
-
-/** The rows of the table: suite, figure name (its start, as in the JSON), what the ratio compares. */
-const ROWS: Array<{ suite: string; name: string; label: string; vs: string }> = [
-  {
-    suite: 'ring',
-    name: 'one-way 16 B frames, 64 per publish (reserveMany)',
-    label: 'ring, one-way 16 B frames, 64 per publish',
-    vs: '64 frames per postMessage, consumers polling',
-  },
-  {
-    suite: 'ring',
-    name: 'one-way 16 B frames, 1 per publish',
-    label: 'ring, one-way 16 B frames, 1 per publish',
-    vs: '1 frame per postMessage, consumers polling',
-  },
-  {
-    suite: 'ring',
-    name: 'round trip p50, both sides polling',
-    label: 'ring, round trip p50, both sides polling',
-    vs: 'polling peers and the bare Atomics limit',
-  },
-  {
-    suite: 'ring',
-    name: 'round trip p50, consumer asleep (20 us after it slept)',
-    label: 'ring, round trip p50, consumer asleep',
-    vs: 'bare Atomics.wait/notify, same rounds (the floor)',
-  },
-  {
-    suite: 'ring',
-    name: 'round trip p50, both sides asleep (spin 0)',
-    label: 'ring, round trip p50, both sides asleep',
-    vs: 'event-driven postMessage',
-  },
-  {
-    suite: 'pm',
-    name: 'ping p50, default boot options',
-    label: 'pm, ping p50, default boot options (1 core)',
-    vs: 'event-driven postMessage and comlink',
-  },
-  {
-    suite: 'pm',
-    name: 'ping p50, core hot (spin 100000, hotSpinMicros 100)',
-    label: 'pm, ping p50, core hot (1 core)',
-    vs: 'polling postMessage and the bare Atomics limit',
-  },
-  {
-    suite: 'pm',
-    name: 'rt.ping per call, 256 in flight',
-    label: 'pm, rt.ping per call, 256 in flight',
-    vs: 'piscina per task, 256 in flight, defaults and tuned',
-  },
-  {
-    suite: 'pm',
-    name: 'rt.pingMany (batch API), window 1024 per core',
-    label: 'pm, rt.pingMany (batch API)',
-    vs: 'no fair peer (one promise per batch)',
-  },
-  {
-    suite: 'pm',
-    name: 'domains spawned, exited and waited (reaped), 256 in flight',
-    label: 'pm, trivial domains spawned + waited, 256 in flight',
-    vs: 'piscina trivial tasks, 256 in flight, defaults and tuned',
-  },
-  {
-    suite: 'pm',
-    name: 'spawn + wait p50, 1 in flight',
-    label: 'pm, spawn + wait p50, 1 in flight',
-    vs: 'piscina one task at a time, defaults and tuned',
-  },
-  {
-    suite: 'pm',
-    name: 'main-thread bytes allocated per domain',
-    label: 'pm, main-thread bytes allocated per domain',
-    vs: 'no peer',
-  },
-  {
-    suite: 'pm',
-    name: 'event-loop delay p99, full spawn load, 2 cores',
-    label: 'pm, event-loop delay p99, full spawn load, 2 cores',
-    vs: 'piscina, 256 tasks in flight',
-  },
-  {
-    suite: 'pm',
-    name: 'event-loop delay p99, full spawn load, 1 core',
-    label: 'pm, event-loop delay p99, full spawn load, 1 core',
-    vs: 'piscina, 256 tasks in flight',
-  },
-]
 
 function load(suite: string): ReportFile | null {
   const path = join(ROOT, 'bench', 'results', `${suite}.json`)
@@ -112,75 +23,6 @@ function load(suite: string): ReportFile | null {
   const f = JSON.parse(readFileSync(path, 'utf8')) as ReportFile
   if (f.quick) throw new Error(`${path} is a quick run: its figures are not comparable`)
   return f
-}
-
-function unitText(u: string): string {
-  return u === 'us' ? 'us' : u === 'ms' ? 'ms' : ` ${u}`
-}
-
-function valueText(f: Figure): string {
-  return `${human(f.value)}${unitText(f.unit)}`
-}
-
-function peersText(f: Figure): string {
-  const peers = Object.entries(f.peers ?? {})
-  if (peers.length === 0) return '-'
-  return peers
-    .map(([k, v]) => {
-      const r = f.ratio?.[k]
-      const star = k === f.headline ? ' (headline)' : ''
-      return `${k} ${human(v)}${unitText(f.unit)}${r === undefined ? '' : `: x${human(r)}`}${star}`
-    })
-    .join('; ')
-}
-
-function targetText(f: Figure): string {
-  const ts = f.target === undefined ? [] : Array.isArray(f.target) ? f.target : [f.target]
-  if (ts.length === 0) return ''
-  return ts
-    .map((t) => {
-      const what =
-        t.peer === undefined ? `${t.op} ${human(t.value)}` : `${t.op} ${t.value}x ${t.peer}`
-      return `${what}: ${t.met === true ? 'met' : 'missed'}`
-    })
-    .join('; ')
-}
-
-/** The markdown between the markers. */
-export function benchTable(files: Record<string, ReportFile | null>): string {
-  const out: string[] = [
-    '| measurement | multikernel | like-for-like peers, same run (ratio) | compares with | target | load |',
-    '| --- | --- | --- | --- | --- | --- |',
-  ]
-  for (const row of ROWS) {
-    const file = files[row.suite]
-    const f = file?.results.find((r) => r.name.startsWith(row.name))
-    if (f === undefined) continue
-    out.push(
-      `| ${row.label} | ${valueText(f)} | ${peersText(f)} | ${row.vs} | ${targetText(f)} | ` +
-        `${f.loadavg ?? ''} |`,
-    )
-  }
-  out.push('')
-  for (const f of Object.values(files)) {
-    if (f === null) continue
-    out.push(
-      `\`${f.command}\` (${f.suite}): commit ${f.commit}, ${f.started} to ${f.date} ` +
-        `(${f.seconds} s), node ${f.node}, ${f.cpus} CPUs (${f.cpuModel}), 1-minute load ` +
-        `average ${f.loadavg[0]} at the start and ${f.loadavg[1]} at the end` +
-        (f.quiet === null
-          ? '.'
-          : `; waited ${f.quiet.waitedSeconds} s for a quiet machine, ` +
-            `${f.quiet.startedBusy + f.quiet.ungated} rounds ran busy.`),
-    )
-    out.push('')
-  }
-  out.push(
-    'Generated by `npm run bench:readme` from `bench/results/*.json`; the load column is the ' +
-      "1-minute load average when the figure was measured. Every row's full method is in " +
-      '[`bench/RESULTS.md`](bench/RESULTS.md).',
-  )
-  return out.join('\n')
 }
 
 function main(): void {

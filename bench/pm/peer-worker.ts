@@ -8,16 +8,10 @@
  *            answers in a pong word, the limit a hot core's round trip is held to.
  * Pollers spin SPIN times, then nap NAP_MS, and poll again until terminated.
  */
-import {
-  parentPort,
-  receiveMessageOnPort,
-  workerData,
-  type MessagePort,
-} from 'node:worker_threads'
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads'
 import { expose } from 'comlink'
 import { nodeEndpoint } from './comlink-node.js'
 import { PING_WORD, PONG_WORD, type PeerMode } from './peer-layout.js'
-
 
 const SPIN = 1 << 16
 const NAP_MS = 0.05

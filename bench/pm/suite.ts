@@ -113,7 +113,10 @@ export async function runPmSuite(ctx: SuiteContext): Promise<SuiteReport> {
     threads: number,
     body: (pools: Record<PiscinaConfig, Piscina>) => Promise<T>,
   ): Promise<T> => {
-    const pools = { defaults: piscinaPool(threads, 'defaults'), tuned: piscinaPool(threads, 'tuned') }
+    const pools = {
+      defaults: piscinaPool(threads, 'defaults'),
+      tuned: piscinaPool(threads, 'tuned'),
+    }
     try {
       return await body(pools)
     } finally {

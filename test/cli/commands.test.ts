@@ -1,48 +1,10 @@
-// `multikernel demo` and `multikernel bench` in quick mode: they run, their JSON
-// parses to the documented shape, and bad arguments exit 2 with a clear message.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+// `multikernel demo`, `--version`, and what the installed binary no longer has
+// (`bench`: a development tool now, tested in bench.test.ts); bad arguments exit 2
+// with a clear message.
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
-import { runCli } from './helpers.js'
-
-const tmp = mkdtempSync(join(tmpdir(), 'mk-commands-'))
-afterAll(() => rmSync(tmp, { recursive: true, force: true }))
-
-interface Figure {
-  name: string
-  group: string
-  unit: string
-  better: string
-  value: number
-  peers?: Record<string, number>
-  ratio?: Record<string, number>
-}
-
-interface SuiteFile {
-  suite: string
-  quick: boolean
-  node: string
-  cpus: number
-  runs: number
-  results: Figure[]
-  notes: string[]
-}
-
-function checkSuite(f: SuiteFile, name: string): void {
-  expect(f.suite).toBe(name)
-  expect(f.quick).toBe(true)
-  expect(typeof f.node).toBe('string')
-  expect(f.results.length).toBeGreaterThan(0)
-  for (const r of f.results) {
-    expect(typeof r.name).toBe('string')
-    expect(typeof r.unit).toBe('string')
-    expect(Number.isFinite(r.value)).toBe(true)
-    for (const v of Object.values(r.peers ?? {})) expect(typeof v).toBe('number')
-  }
-  // Every suite measures its peers in the same run: at least one figure has ratios.
-  expect(f.results.some((r) => Object.keys(r.ratio ?? {}).length > 0)).toBe(true)
-}
+import { describe, expect, it } from 'vitest'
+import { ROOT, runCli } from './helpers.js'
 
 describe('multikernel demo', () => {
   it('runs a short mixed workload and reports JSON', async () => {
@@ -72,34 +34,46 @@ describe('multikernel demo', () => {
   })
 })
 
-describe('multikernel bench', () => {
-  it('pm --quick: JSON of the documented shape, and an HTML report', async () => {
-    const html = join(tmp, 'pm.html')
-    const r = await runCli(['bench', 'pm', '--quick', '--json', '--out', html], 180_000)
-    expect(r.code, r.stderr).toBe(0)
-    const files = JSON.parse(r.stdout) as SuiteFile[]
-    expect(files).toHaveLength(1)
-    checkSuite(files[0], 'pm')
-    const page = readFileSync(html, 'utf8')
-    expect(page).toContain('<canvas')
-    expect(page).toContain('pm: throughput')
-  }, 200_000)
-
-  it('ring --quick: JSON of the documented shape', async () => {
-    const r = await runCli(['bench', 'ring', '--quick', '--json', '--no-html'], 180_000)
-    expect(r.code, r.stderr).toBe(0)
-    const files = JSON.parse(r.stdout) as SuiteFile[]
-    checkSuite(files[0], 'ring')
-  }, 200_000)
-
-  it('an unknown suite is a usage error', async () => {
-    const r = await runCli(['bench', 'nope'])
-    expect(r.code).toBe(2)
-    expect(r.stderr).toContain("unknown suite 'nope'")
+describe('multikernel --version and the fixes of issue 10, item 13', () => {
+  it('--version prints the package version and exits 0', async () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+    for (const flag of ['--version', '-V']) {
+      const r = await runCli([flag])
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stdout.trim()).toBe(pkg.version)
+    }
   })
 
-  it('unknown subcommands and options are usage errors', async () => {
+  it('demo --duration accepts fractions of a second, as stress does', async () => {
+    const r = await runCli(['demo', '--duration', '0.5', '--cores', '1', '--json'], 60_000)
+    expect(r.code, r.stderr).toBe(0)
+    const s = JSON.parse(r.stdout) as { spawned: number; waited: number; errors: string[] }
+    expect(s.waited).toBe(s.spawned)
+    expect(s.errors).toEqual([])
+  })
+
+  it('demo --duration refuses what stress refuses, with the same message', async () => {
+    for (const bad of ['0', '-1', 'x', '301']) {
+      const demo = await runCli(['demo', '--duration', bad])
+      const stress = await runCli(['stress', '--duration', bad])
+      expect(demo.code).toBe(2)
+      expect(stress.code).toBe(2)
+      expect(demo.stderr).toContain(
+        `--duration must be a number of seconds above 0 and at most 300, got '${bad}'`,
+      )
+      expect(stress.stderr).toContain(
+        `--duration must be a number of seconds above 0 and at most 300, got '${bad}'`,
+      )
+    }
+  })
+
+  it('bench is not a command of the installed binary (it is `npm run bench` in a clone)', async () => {
+    const r = await runCli(['bench', 'pm', '--quick'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("unknown command 'bench'")
+  })
+
+  it('unknown subcommands are usage errors', async () => {
     expect((await runCli(['frobnicate'])).code).toBe(2)
-    expect((await runCli(['bench', '--frobnicate'])).code).toBe(2)
   })
 })
