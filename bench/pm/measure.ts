@@ -27,31 +27,20 @@ export interface LatencyRun {
 }
 
 /**
- * Time `count` sequential round trips of `once` (after `warmup` untimed ones) with
- * performance.now() around each await; percentiles are nearest-rank.
+ * Percentiles of one run's round trips (ms in, microseconds out), nearest-rank.
+ * Each variant writes its timing loop out itself (performance.now() around each
+ * await), so that every loop's call site sees one callee and stays monomorphic.
  */
-export async function latency(
-  count: number,
-  warmup: number,
-  once: () => Promise<unknown>,
-): Promise<LatencyRun> {
-  for (let i = 0; i < warmup; i++) await once()
-  const lat = new Float64Array(count)
+export function summarizeLatency(lat: Float64Array): LatencyRun {
   let sum = 0
-  for (let i = 0; i < count; i++) {
-    const t0 = performance.now()
-    await once()
-    const dt = performance.now() - t0
-    lat[i] = dt
-    sum += dt
-  }
+  for (let i = 0; i < lat.length; i++) sum += lat[i]
   lat.sort()
   return {
     p50: percentileSorted(lat, 50) * 1000,
     p99: percentileSorted(lat, 99) * 1000,
-    mean: (sum / count) * 1000,
-    max: lat[count - 1] * 1000,
-    samples: count,
+    mean: (sum / lat.length) * 1000,
+    max: lat[lat.length - 1] * 1000,
+    samples: lat.length,
   }
 }
 
@@ -70,7 +59,16 @@ export async function withRuntime<T>(
 
 /** Ping round trips on core 0 of a runtime booted with `opts`. */
 export function pingLatency(opts: BootOptions, count: number, warmup: number): Promise<LatencyRun> {
-  return withRuntime(opts, (rt) => latency(count, warmup, () => rt.ping(0)))
+  return withRuntime(opts, async (rt) => {
+    for (let i = 0; i < warmup; i++) await rt.ping(0)
+    const lat = new Float64Array(count)
+    for (let i = 0; i < count; i++) {
+      const t0 = performance.now()
+      await rt.ping(0)
+      lat[i] = performance.now() - t0
+    }
+    return summarizeLatency(lat)
+  })
 }
 
 // ------------------------------------------------------------------- peers
@@ -118,15 +116,19 @@ export function postMessageLatency(count: number, warmup: number): Promise<Laten
       if (r !== null) r()
     })
     let i = 0
-    return latency(
-      count,
-      warmup,
-      () =>
-        new Promise<void>((resolve) => {
-          pending = resolve
-          w.postMessage(i++)
-        }),
-    )
+    const once = (): Promise<void> =>
+      new Promise<void>((resolve) => {
+        pending = resolve
+        w.postMessage(i++)
+      })
+    for (let k = 0; k < warmup; k++) await once()
+    const lat = new Float64Array(count)
+    for (let k = 0; k < count; k++) {
+      const t0 = performance.now()
+      await once()
+      lat[k] = performance.now() - t0
+    }
+    return summarizeLatency(lat)
   })
 }
 
@@ -136,7 +138,14 @@ export function comlinkLatency(count: number, warmup: number): Promise<LatencyRu
     const api = wrap<{ ping(x: number): number }>(nodeEndpoint(w))
     try {
       let i = 0
-      return await latency(count, warmup, () => api.ping(i++))
+      for (let k = 0; k < warmup; k++) await api.ping(i++)
+      const lat = new Float64Array(count)
+      for (let k = 0; k < count; k++) {
+        const t0 = performance.now()
+        await api.ping(i++)
+        lat[k] = performance.now() - t0
+      }
+      return summarizeLatency(lat)
     } finally {
       api[releaseProxy]()
     }
@@ -163,13 +172,21 @@ export async function pollLatency(count: number, warmup: number): Promise<Latenc
   const w = await startPeer({ mode: 'poll', port: port2 })
   try {
     let i = 0
-    return await latency(count, warmup, () => {
+    const once = (): Promise<void> => {
       port1.postMessage(i++)
       const t0 = performance.now()
       let k = 0
       while (receiveMessageOnPort(port1) === undefined) checkLost(++k, t0, 'polling')
       return DONE
-    })
+    }
+    for (let k = 0; k < warmup; k++) await once()
+    const lat = new Float64Array(count)
+    for (let k = 0; k < count; k++) {
+      const t0 = performance.now()
+      await once()
+      lat[k] = performance.now() - t0
+    }
+    return summarizeLatency(lat)
   } finally {
     port1.close()
     await w.terminate()
@@ -186,14 +203,22 @@ export async function atomicsLatency(count: number, warmup: number): Promise<Lat
   const w = await startPeer({ mode: 'atomics', sab })
   try {
     let seq = 0
-    return await latency(count, warmup, () => {
+    const once = (): Promise<void> => {
       seq = (seq + 1) | 0
       Atomics.store(a, PING_WORD, seq)
       const t0 = performance.now()
       let k = 0
       while (Atomics.load(a, PONG_WORD) !== seq) checkLost(++k, t0, 'atomics')
       return DONE
-    })
+    }
+    for (let k = 0; k < warmup; k++) await once()
+    const lat = new Float64Array(count)
+    for (let k = 0; k < count; k++) {
+      const t0 = performance.now()
+      await once()
+      lat[k] = performance.now() - t0
+    }
+    return summarizeLatency(lat)
   } finally {
     await w.terminate()
   }

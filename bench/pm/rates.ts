@@ -8,7 +8,7 @@ import { GCProfiler, getHeapStatistics, setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { Piscina } from 'piscina'
 import type { Runtime } from '../../src/index.js'
-import { latency, TRIVIAL_DOMAIN, type LatencyRun } from './measure.js'
+import { summarizeLatency, TRIVIAL_DOMAIN, type LatencyRun } from './measure.js'
 
 const PISCINA_TASK = new URL('./piscina-task.js', import.meta.url).href
 
@@ -24,31 +24,22 @@ function rate(ops: number, t0: number): Rate {
   return { ops, seconds, perSecond: ops / seconds }
 }
 
-/** Run `once` `total` times with at most `window` in flight; resolves when all settled. */
-function closedLoop(total: number, window: number, once: () => Promise<unknown>): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let started = 0
-    let done = 0
+/** Per-call pings: `total` rt.ping calls round-robin over every core, `window` in flight. */
+export async function pingRate(rt: Runtime, total: number, window: number): Promise<Rate> {
+  const cores = rt.cores
+  let started = 0
+  let done = 0
+  const t0 = performance.now()
+  // Closed loop, written out per variant (monomorphic): a reply starts the next call.
+  await new Promise<void>((resolve, reject) => {
     const next = (): void => {
-      started++
-      once().then(() => {
+      const c = started++ % cores
+      rt.ping(c).then(() => {
         if (++done === total) resolve()
         else if (started < total) next()
       }, reject)
     }
     for (let i = 0; i < Math.min(window, total); i++) next()
-  })
-}
-
-/** Per-call pings: `total` rt.ping calls round-robin over every core, `window` in flight. */
-export async function pingRate(rt: Runtime, total: number, window: number): Promise<Rate> {
-  let core = 0
-  const cores = rt.cores
-  const t0 = performance.now()
-  await closedLoop(total, window, () => {
-    const c = core
-    core = core + 1 === cores ? 0 : core + 1
-    return rt.ping(c)
   })
   return rate(total, t0)
 }
@@ -92,16 +83,36 @@ export function piscinaPool(threads: number, config: PiscinaConfig): Piscina {
 
 /** `total` piscina.run calls with at most `window` in flight. */
 export async function piscinaRate(pool: Piscina, total: number, window: number): Promise<Rate> {
-  let i = 0
+  let started = 0
+  let done = 0
   const t0 = performance.now()
-  await closedLoop(total, window, () => pool.run(i++))
+  await new Promise<void>((resolve, reject) => {
+    const next = (): void => {
+      pool.run(started++).then(() => {
+        if (++done === total) resolve()
+        else if (started < total) next()
+      }, reject)
+    }
+    for (let i = 0; i < Math.min(window, total); i++) next()
+  })
   return rate(total, t0)
 }
 
 /** piscina.run of the trivial task, one at a time. */
-export function piscinaLatency(pool: Piscina, count: number, warmup: number): Promise<LatencyRun> {
+export async function piscinaLatency(
+  pool: Piscina,
+  count: number,
+  warmup: number,
+): Promise<LatencyRun> {
   let i = 0
-  return latency(count, warmup, () => pool.run(i++))
+  for (let k = 0; k < warmup; k++) await pool.run(i++)
+  const lat = new Float64Array(count)
+  for (let k = 0; k < count; k++) {
+    const t0 = performance.now()
+    await pool.run(i++)
+    lat[k] = performance.now() - t0
+  }
+  return summarizeLatency(lat)
 }
 
 /** Trivial-domain lifecycle rates of one run. */
@@ -129,8 +140,19 @@ export async function spawnOne(rt: Runtime): Promise<void> {
  * per core after the last wait is answered after the cleanups queued before it).
  */
 export async function spawnRate(rt: Runtime, total: number, window: number): Promise<SpawnRun> {
+  let started = 0
+  let done = 0
   const t0 = performance.now()
-  await closedLoop(total, window, () => spawnOne(rt))
+  await new Promise<void>((resolve, reject) => {
+    const next = (): void => {
+      started++
+      spawnOne(rt).then(() => {
+        if (++done === total) resolve()
+        else if (started < total) next()
+      }, reject)
+    }
+    for (let i = 0; i < Math.min(window, total); i++) next()
+  })
   const waited = rate(total, t0)
   const cores = Array.from({ length: rt.cores }, (_, c) => c)
   for (;;) {
@@ -142,8 +164,19 @@ export async function spawnRate(rt: Runtime, total: number, window: number): Pro
 }
 
 /** Spawn + wait(reap) of one trivial domain at a time. */
-export function spawnLatency(rt: Runtime, count: number, warmup: number): Promise<LatencyRun> {
-  return latency(count, warmup, () => spawnOne(rt))
+export async function spawnLatency(
+  rt: Runtime,
+  count: number,
+  warmup: number,
+): Promise<LatencyRun> {
+  for (let k = 0; k < warmup; k++) await spawnOne(rt)
+  const lat = new Float64Array(count)
+  for (let k = 0; k < count; k++) {
+    const t0 = performance.now()
+    await spawnOne(rt)
+    lat[k] = performance.now() - t0
+  }
+  return summarizeLatency(lat)
 }
 
 /** A full garbage collection (V8's gc(), exposed for this call only through a fresh context). */
