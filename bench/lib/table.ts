@@ -95,7 +95,7 @@ const ROWS: Array<{ suite: string; name: string; label: string; vs: string }> = 
 ]
 
 function unitText(u: string): string {
-  return u === 'us' ? 'us' : u === 'ms' ? 'ms' : ` ${u}`
+  return ` ${u}`
 }
 
 function valueText(f: Figure): string {
