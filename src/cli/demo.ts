@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander'
 import { boot } from '../index.js'
-import type { Runtime } from '../kernel/runtime.js'
+import type { Runtime } from '../runtime/runtime.js'
 import type { DomainCap } from '../kernel/cap.js'
 import type { DomainState, ExitReason } from '../kernel/domain_table.js'
 import {

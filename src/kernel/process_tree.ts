@@ -18,7 +18,8 @@
  * entry is kept for later waits (the Barrelfish behaviour of issue 3).
  */
 import { KernelError } from '../errors.js'
-import type { ChildExit } from '../protocol/messages.js'
+import { Fifo } from '../fifo.js'
+import type { ChildExit, DomainState } from '../protocol/messages.js'
 import type { DomainEntry, DomainTable, TreeState } from './domain_table.js'
 
 export interface TreeLimits {
@@ -34,7 +35,7 @@ export interface TreeLimits {
 export interface TreeNode {
   id: number
   program: string
-  state: string
+  state: DomainState
   tree: TreeState
   exitCode: number | null
   children: TreeNode[]
@@ -46,8 +47,7 @@ export class ProcessTree {
   /** Entries freed so far (for leak checks). */
   freed = 0
   /** Ids of the root's cleaned, unreaped children, oldest first (see retain). */
-  private retained: number[] = []
-  private retainedHead = 0
+  private readonly retained = new Fifo<number>()
   /** Spawns each domain asked for and not yet answered: they count toward maxChildren. */
   private readonly spawning = new Map<number, number>()
   /** Clients waiting for a domain's spawns in flight to be answered (filicide). */
@@ -172,14 +172,9 @@ export class ProcessTree {
    */
   private retain(e: DomainEntry): void {
     this.retained.push(e.id)
-    while (this.retained.length - this.retainedHead > this.limits.retainCleaned) {
-      const old = this.table.get(this.retained[this.retainedHead++])
+    while (this.retained.length > this.limits.retainCleaned) {
+      const old = this.table.get(this.retained.shift()!)
       if (old !== undefined && !old.alive) this.reapByRoot(old)
-    }
-    // Compact the FIFO now and then instead of shifting it every time.
-    if (this.retainedHead > 4096 && this.retainedHead * 2 > this.retained.length) {
-      this.retained = this.retained.slice(this.retainedHead)
-      this.retainedHead = 0
     }
   }
 
