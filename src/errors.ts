@@ -36,7 +36,6 @@ export type KernelErrorCode =
   // supervision (MINIX RS)
   | 'SERVICE_EXISTS'
   | 'SERVICE_NOTFOUND'
-  | 'INIT_TIMEOUT'
   | 'GAVE_UP'
 
 export interface KernelErrorOptions {

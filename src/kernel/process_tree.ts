@@ -301,6 +301,40 @@ export class ProcessTree {
     return out
   }
 
+  /** Kill `e` and every descendant, deepest first (Camellia's filicide). */
+  async killSubtree(e: DomainEntry, kill: (d: DomainEntry) => Promise<void>): Promise<void> {
+    // A parent still running while its children die may replace them, and spawns may
+    // be in flight: so no domain of the subtree may spawn from here on, a child that
+    // lands under one is killed at once (spawn), and the sweep repeats until nothing
+    // of the subtree lives or is on its way.
+    for (;;) {
+      const order = this.descendantsDeepestFirst(e)
+      const members = [e, ...order]
+      for (const d of members) this.doom(d)
+      const alive = order.filter((d) => d.alive)
+      const spawning = members.filter((d) => this.spawnsInFlight(d) > 0)
+      if (alive.length === 0 && spawning.length === 0) break
+      // Level by level from the leaves: a parent is stopped only after its children.
+      const byDepth = new Map<number, DomainEntry[]>()
+      for (const d of alive) {
+        const list = byDepth.get(d.depth) ?? []
+        list.push(d)
+        byDepth.set(d.depth, list)
+      }
+      const depths = [...byDepth.keys()].sort((a, b) => b - a)
+      for (const depth of depths) {
+        await Promise.all(
+          byDepth
+            .get(depth)!
+            .filter((d) => d.alive)
+            .map(kill),
+        )
+      }
+      await Promise.all(spawning.map((d) => this.spawnsSettled(d)))
+    }
+    if (e.alive) await kill(e)
+  }
+
   /** The whole tree below the root, for display. */
   tree(): TreeNode[] {
     const node = (e: DomainEntry): TreeNode => ({

@@ -9,16 +9,14 @@
  * manager's business, above this.
  */
 import { randomInt } from 'node:crypto'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { KernelError } from '../errors.js'
-import { Channel } from '../ring/channel.js'
 import { DOORBELL_BYTES, Doorbell } from '../ring/doorbell.js'
 import { ERR_OK, errFromWire } from '../protocol/errcodes.js'
 import { decodeError } from '../protocol/error_text.js'
 import { frameHeader, readHeader, readText, wellFormed } from '../protocol/frame.js'
 import type { PsEntry } from '../protocol/messages.js'
 import { Op } from '../protocol/opcodes.js'
-import { workerUrl, type SpawndBoot } from '../protocol/spawnd_boot.js'
 import {
   ERR_CORE_FAILED,
   ERR_SHUTDOWN,
@@ -27,22 +25,11 @@ import {
   type ReplyHandler,
 } from './link.js'
 import { Pump } from './pump.js'
-import { SpawndLink, type SpawndHealth } from './spawnd_link.js'
+import type { SpawndLink, SpawndHealth } from './spawnd_link.js'
+import { startSpawnd, type LinkConfig } from './spawnd_start.js'
 import { withTimeout } from './timers.js'
 
-/** How the spawnds and their channels are made. */
-export interface LinkConfig {
-  /** Bytes of each request ring (process manager -> spawnd), a power of two. */
-  ringCapacity: number
-  /** Bytes of each reply ring (spawnd -> process manager), a power of two. */
-  replyRingCapacity: number
-  /** Dispatcher table size of each spawnd (its ps table). */
-  maxDispatchers: number
-  /** Doorbell spin iterations before sleeping, on both sides. */
-  spin: number
-  /** How long the main thread polls for replies after publishing requests. */
-  hotSpinMicros: number
-}
+export type { LinkConfig } from './spawnd_start.js'
 
 /** Per-core counters, for dashboards and benchmarks. */
 export interface CoreStats {
@@ -103,7 +90,8 @@ export class SpawndLinks implements CoreLinks {
 
   /** Start `cores` spawnds and the pump; resolves once every one answered a ping. */
   start(cores: number): Promise<void> {
-    for (let core = 0; core < cores; core++) this.register(this.startSpawnd(core))
+    for (let core = 0; core < cores; core++)
+      this.register(startSpawnd(core, this.config, this.bellBuffer, this.token))
     this.pump.start()
     return Promise.all(this.spawnds.map((s) => this.ping(s.core))).then(() => undefined)
   }
@@ -118,28 +106,8 @@ export class SpawndLinks implements CoreLinks {
     if (old.health !== 'failed') {
       throw new KernelError('SPAWND_EXISTS', `core ${core} is ${old.health}, not failed`)
     }
-    this.register(this.startSpawnd(core))
+    this.register(startSpawnd(core, this.config, this.bellBuffer, this.token))
     await this.ping(core)
-  }
-
-  private startSpawnd(core: number): SpawndLink {
-    const c = this.config
-    const chan = Channel.create({
-      capacity: c.ringCapacity,
-      replyCapacity: c.replyRingCapacity,
-      spin: c.spin,
-    })
-    const workerData: SpawndBoot = {
-      core,
-      channel: chan.buffer,
-      mainBell: this.bellBuffer,
-      mainBellOffset: 0,
-      token: this.token,
-      maxDispatchers: c.maxDispatchers,
-      spin: c.spin,
-    }
-    const worker = new Worker(workerUrl('spawnd'), { workerData, name: `spawnd-${core}` })
-    return new SpawndLink(core, chan, worker, this.token)
   }
 
   /** add_spawnd: a fresh spawnd takes its core number (a new one, or a failed one's). */
@@ -193,6 +161,7 @@ export class SpawndLinks implements CoreLinks {
 
   // ------------------------------------------------------------ requests
 
+  /** Queue a request for `core` (answered CORE_FAILED/SHUTDOWN at once if it is not up). */
   request(
     core: number,
     op: number,
@@ -201,18 +170,7 @@ export class SpawndLinks implements CoreLinks {
     text: string | null,
     h: ReplyHandler,
   ): void {
-    this.send(this.spawnds[core], op, domainId, arg, text, h)
-  }
-
-  /** Queue a request for `s` (answered CORE_FAILED/SHUTDOWN at once if it is not up). */
-  private send(
-    s: SpawndLink,
-    op: number,
-    domainId: number,
-    arg: number,
-    text: string | null,
-    h: ReplyHandler,
-  ): void {
+    const s = this.spawnds[core]
     if (s.health !== 'up') {
       // Answer asynchronously, like any reply, so callers never re-enter.
       const code = s.health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED
@@ -244,9 +202,9 @@ export class SpawndLinks implements CoreLinks {
   }
 
   ping(core: number, value = 0): Promise<number> {
-    const s = this.spawnd(core)
+    this.check(core)
     return new Promise((resolve, reject) => {
-      this.send(s, Op.PING, 0, value, null, (err, v, text) => {
+      this.request(core, Op.PING, 0, value, null, (err, v, text) => {
         if (err === ERR_OK) resolve(v)
         else reject(this.replyError(err, text, 'ping', core))
       })
@@ -259,7 +217,7 @@ export class SpawndLinks implements CoreLinks {
    * the drain, so a whole batch of replies refills the ring with one publish.
    */
   pingMany(core: number, count: number, window: number): Promise<void> {
-    const s = this.spawnd(core)
+    this.check(core)
     return new Promise((resolve, reject) => {
       let unsent = count
       let unanswered = count
@@ -272,7 +230,7 @@ export class SpawndLinks implements CoreLinks {
         }
         if (unsent > 0 && !failed) {
           unsent--
-          this.send(s, Op.PING, 0, unsent, null, h)
+          this.request(core, Op.PING, 0, unsent, null, h)
         }
         if (--unanswered === 0 && !failed) resolve()
         if (failed && unsent > 0) {
@@ -282,15 +240,15 @@ export class SpawndLinks implements CoreLinks {
       }
       const first = Math.min(window, count)
       unsent = count - first
-      for (let i = 0; i < first; i++) this.send(s, Op.PING, 0, i, null, h)
+      for (let i = 0; i < first; i++) this.request(core, Op.PING, 0, i, null, h)
     })
   }
 
   /** The spawnd's dispatcher table (its ps). */
   ps(core: number): Promise<PsEntry[]> {
-    const s = this.spawnd(core)
+    this.check(core)
     return new Promise((resolve, reject) => {
-      this.send(s, Op.PS, 0, 0, null, (err, _v, text) => {
+      this.request(core, Op.PS, 0, 0, null, (err, _v, text) => {
         if (err === ERR_OK) resolve(JSON.parse(text ?? '[]') as PsEntry[])
         else reject(this.replyError(err, text, 'ps', core))
       })
@@ -406,7 +364,7 @@ export class SpawndLinks implements CoreLinks {
 
   /** Ask a spawnd to end its loop; resolves when it answered (or cannot). */
   private stopSpawnd(s: SpawndLink): Promise<void> {
-    return new Promise((resolve) => this.send(s, Op.SHUTDOWN, 0, 0, null, () => resolve()))
+    return new Promise((resolve) => this.request(s.core, Op.SHUTDOWN, 0, 0, null, () => resolve()))
   }
 
   /** Counters per core. */

@@ -7,7 +7,7 @@
 import type { Worker } from 'node:worker_threads'
 import type { Channel } from '../ring/channel.js'
 import { FrameSender } from '../protocol/sender.js'
-import { frameHeader } from '../protocol/frame.js'
+import { frameHeader, type FrameHeader } from '../protocol/frame.js'
 import { ReceiveQueue, type ReplyHandler } from './receive_queue.js'
 
 /** up: serving; failed: its worker died or hung; down: stopped at shutdown. */
@@ -54,14 +54,8 @@ export class SpawndLink {
     handler: ReplyHandler,
   ): number {
     const tag = this.receiveQueue.add(handler)
-    const h = this.out
-    h.op = op
-    h.tag = tag
-    h.aux = this.token
-    h.domainId = domainId
-    h.value = arg
     try {
-      this.sender.send(h, text)
+      this.sender.send(this.header(op, tag, domainId, arg), text)
     } catch (err) {
       this.receiveQueue.cancel(tag)
       throw err
@@ -75,13 +69,18 @@ export class SpawndLink {
    * the value word). Not published until flush().
    */
   answer(op: number, tag: number, domainId: number, err: number, text: string | null): void {
+    this.sender.answer(this.header(op, tag, domainId, err), text, 'value')
+  }
+
+  /** The reused header, filled for one frame (aux: the process manager's token). */
+  private header(op: number, tag: number, domainId: number, value: number): FrameHeader {
     const h = this.out
     h.op = op
     h.tag = tag
     h.aux = this.token
     h.domainId = domainId
-    h.value = err
-    this.sender.answer(h, text, 'value')
+    h.value = value
+    return h
   }
 
   /** Publish what was written and ring the spawnd if it sleeps: once per batch. */
