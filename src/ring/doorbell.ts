@@ -18,6 +18,8 @@
  * the sleeper, bumps seq and notifies; a sleeper not yet in wait() then finds
  * seq != s and returns at once. Several sleepers (MPMC consumers) are all woken.
  */
+import { KernelError } from '../errors.js'
+
 export const DOORBELL_BYTES = 64
 const SEQ = 0
 const SLEEPERS = 1
@@ -30,6 +32,24 @@ export const DEFAULT_SPIN = 256
 export const DEFAULT_ASYNC_TIMEOUT_MS = 50
 
 export type ReadyCheck = () => boolean
+
+/**
+ * Refuse a wait bound that is not a number of ms >= 0 (Infinity allowed). Atomics.wait
+ * reads NaN (and so undefined-turned-NaN, or a string) as "for ever": a typo would
+ * turn a bounded wait into a hang.
+ */
+export function checkWaitMs(timeoutMs: number, what = 'timeoutMs'): void {
+  if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) {
+    throw new RangeError(`${what} must be a number of milliseconds >= 0, got ${String(timeoutMs)}`)
+  }
+}
+
+/** Refuse a spin count that is not a number >= 0 (NaN or a string would silently mean 0). */
+export function checkSpin(spin: number): void {
+  if (typeof spin !== 'number' || !(spin >= 0)) {
+    throw new RangeError(`spin must be a number of iterations >= 0, got ${String(spin)}`)
+  }
+}
 
 export class Doorbell {
   /** Lay out a quiet doorbell at `byteOffset` of `sab`. */
@@ -54,7 +74,16 @@ export class Doorbell {
   private readonly word: Int32Array
 
   constructor(sab: SharedArrayBuffer, byteOffset = 0) {
-    if (byteOffset % 4 !== 0 || byteOffset + DOORBELL_BYTES > sab.byteLength) {
+    // A futex word in unshared memory can never be notified from another thread: every
+    // wait on it would sleep out its whole timeout.
+    if (!(sab instanceof SharedArrayBuffer)) {
+      throw new KernelError('BAD_BUFFER', 'a doorbell lives in a SharedArrayBuffer')
+    }
+    if (
+      !(byteOffset >= 0) ||
+      byteOffset % 4 !== 0 ||
+      byteOffset + DOORBELL_BYTES > sab.byteLength
+    ) {
       throw new RangeError(`a doorbell needs ${DOORBELL_BYTES} bytes at a 4-aligned offset`)
     }
     this.buffer = sab
@@ -79,6 +108,15 @@ export class Doorbell {
     return Atomics.load(this.word, SLEEPERS) !== 0
   }
 
+  /** The arguments of a wait, checked before it announces anything (cheap compares). */
+  private checkWait(ready: ReadyCheck, spin: number, timeoutMs: number): void {
+    if (typeof ready !== 'function') {
+      throw new TypeError(`ready must be a function returning a boolean, got ${typeof ready}`)
+    }
+    checkSpin(spin)
+    checkWaitMs(timeoutMs)
+  }
+
   /**
    * The first half of every wait: spin, then read seq and announce sleep, then
    * re-check (the order the no-lost-wake-up argument above needs). Returns READY
@@ -89,7 +127,16 @@ export class Doorbell {
     for (let i = 0; i < spin; i++) if (ready()) return READY
     const s = Atomics.load(this.word, SEQ)
     Atomics.add(this.word, SLEEPERS, 1)
-    if (ready()) {
+    let now: boolean
+    try {
+      now = ready()
+    } catch (err) {
+      // A throwing check must not leave this thread counted as asleep: every later
+      // ring() would then pay for a notify nobody needs.
+      Atomics.sub(this.word, SLEEPERS, 1)
+      throw err
+    }
+    if (now) {
       Atomics.sub(this.word, SLEEPERS, 1)
       return READY
     }
@@ -104,6 +151,7 @@ export class Doorbell {
    * loop, so the rule is ours to keep.
    */
   waitSync(ready: ReadyCheck, spin = DEFAULT_SPIN, timeoutMs = Infinity): boolean {
+    this.checkWait(ready, spin, timeoutMs)
     const s = this.announce(ready, spin)
     if (s === READY) return true
     Atomics.wait(this.word, SEQ, s, timeoutMs)
@@ -123,6 +171,7 @@ export class Doorbell {
     spin = DEFAULT_SPIN,
     timeoutMs = DEFAULT_ASYNC_TIMEOUT_MS,
   ): Promise<boolean> {
+    this.checkWait(ready, spin, timeoutMs)
     const s = this.announce(ready, spin)
     if (s === READY) return true
     const r = Atomics.waitAsync(this.word, SEQ, s, timeoutMs)

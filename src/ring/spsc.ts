@@ -54,6 +54,32 @@ export function frameBytes(payloadLength: number): number {
   return (payloadLength + FRAME_HEADER_BYTES + 7) & ~7
 }
 
+/** Refuse a payload that is not a Uint8Array (a string would be copied as zeros). */
+export function notBytes(payload: unknown): never {
+  throw new TypeError(`a payload must be a Uint8Array, got ${describe(payload)}`)
+}
+
+/** A short, safe name for a value in an error message (runs none of its code). */
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value !== 'object') return typeof value
+  return ArrayBuffer.isView(value) ? 'another kind of view' : 'an object'
+}
+
+/**
+ * The refusal for a frame length reserve() cannot take: FRAME_TOO_LARGE for an integer
+ * beyond `maxPayload` (it can never fit), RangeError for the rest.
+ */
+export function refuseLength(length: number, capacity: number, maxPayload: number): never {
+  if (Number.isInteger(length) && length > maxPayload) {
+    throw new KernelError(
+      'FRAME_TOO_LARGE',
+      `a ${length}-byte frame can never fit a ring of ${capacity} bytes (max payload ${maxPayload})`,
+    )
+  }
+  throw new RangeError(`frame length must be a non-negative integer, got ${length}`)
+}
+
 export function checkCapacity(capacity: number, what = 'ring capacity'): void {
   if (!Number.isInteger(capacity) || capacity <= 0) {
     throw new RangeError(`${what} must be a positive integer, got ${capacity}`)
@@ -81,8 +107,11 @@ export class SpscRing {
 
   /** Lay out an empty ring at `byteOffset` of `sab` (the caller owns that region). */
   static init(sab: SharedArrayBuffer, byteOffset: number, capacity: number): SpscRing {
+    if (!(sab instanceof SharedArrayBuffer)) {
+      throw new KernelError('BAD_BUFFER', 'a ring lives in a SharedArrayBuffer')
+    }
     const need = SpscRing.byteLength(capacity)
-    if (byteOffset % 64 !== 0 || byteOffset + need > sab.byteLength) {
+    if (!(byteOffset >= 0) || byteOffset % 64 !== 0 || byteOffset + need > sab.byteLength) {
       throw new RangeError(`a ring of ${capacity} bytes needs ${need} bytes at a 64-aligned offset`)
     }
     const hdr = new Int32Array(sab, byteOffset, HEADER_BYTES >> 2)
@@ -130,7 +159,7 @@ export class SpscRing {
     if (!(sab instanceof SharedArrayBuffer)) {
       throw new KernelError('BAD_BUFFER', 'a ring lives in a SharedArrayBuffer')
     }
-    if (byteOffset % 64 !== 0 || byteOffset + HEADER_BYTES > sab.byteLength) {
+    if (!(byteOffset >= 0) || byteOffset % 64 !== 0 || byteOffset + HEADER_BYTES > sab.byteLength) {
       throw new KernelError('BAD_BUFFER', `no ring header fits at offset ${byteOffset}`)
     }
     const ctrl = new Int32Array(sab, byteOffset, HEADER_BYTES >> 2)
@@ -258,13 +287,7 @@ export class SpscRing {
   }
 
   private refuseLength(length: number): never {
-    if (Number.isInteger(length) && length > this.maxPayload) {
-      throw new KernelError(
-        'FRAME_TOO_LARGE',
-        `a ${length}-byte frame can never fit a ring of ${this.capacity} bytes (max payload ${this.maxPayload})`,
-      )
-    }
-    throw new RangeError(`frame length must be a non-negative integer, got ${length}`)
+    refuseLength(length, this.capacity, this.maxPayload)
   }
 
   private hasRoom(tail: number, need: number): boolean {
@@ -278,8 +301,9 @@ export class SpscRing {
     Atomics.store(this.ctrl, TAIL, this.localTail)
   }
 
-  /** Copy `payload` in as one frame and publish it. False when the ring is full. */
+  /** Copy `payload` (a Uint8Array) in as one frame and publish it. False when the ring is full. */
   tryPush(payload: Uint8Array): boolean {
+    if (!(payload instanceof Uint8Array)) notBytes(payload)
     const at = this.reserve(payload.length)
     if (at < 0) {
       // reserve() may have committed a wrap marker: publish it, or the consumer never
