@@ -24,11 +24,10 @@ import {
   DEFAULT_SPIN,
   DOORBELL_BYTES,
   Doorbell,
-  checkSpin,
-  checkWaitMs,
   type ReadyCheck,
 } from './doorbell.js'
-import { SpscRing, notBytes, refuseLength } from './spsc.js'
+import { SpscRing } from './spsc.js'
+import { checkSpin, checkWaitMs, notBytes, refuseLength, shown } from './checks.js'
 
 export const CHANNEL_MAGIC = 0x4d4b4348 // 'MKCH'
 export const CHANNEL_VERSION = 1
@@ -115,7 +114,7 @@ export class Channel {
     // Anything but 'a' would silently be side B: two threads on one side share a
     // producer and corrupt its ring.
     if (side !== 'a' && side !== 'b') {
-      throw new TypeError(`a channel side is 'a' or 'b', got ${String(side)}`)
+      throw new TypeError(`a channel side is 'a' or 'b', got ${shown(side)}`)
     }
     checkSpin(spin)
     if (sab.byteLength < RINGS_AT) {

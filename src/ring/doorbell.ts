@@ -19,6 +19,7 @@
  * seq != s and returns at once. Several sleepers (MPMC consumers) are all woken.
  */
 import { KernelError } from '../errors.js'
+import { checkSpin, checkWaitMs } from './checks.js'
 
 export const DOORBELL_BYTES = 64
 const SEQ = 0
@@ -32,24 +33,6 @@ export const DEFAULT_SPIN = 256
 export const DEFAULT_ASYNC_TIMEOUT_MS = 50
 
 export type ReadyCheck = () => boolean
-
-/**
- * Refuse a wait bound that is not a number of ms >= 0 (Infinity allowed). Atomics.wait
- * reads NaN (and so undefined-turned-NaN, or a string) as "for ever": a typo would
- * turn a bounded wait into a hang.
- */
-export function checkWaitMs(timeoutMs: number, what = 'timeoutMs'): void {
-  if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) {
-    throw new RangeError(`${what} must be a number of milliseconds >= 0, got ${String(timeoutMs)}`)
-  }
-}
-
-/** Refuse a spin count that is not a number >= 0 (NaN or a string would silently mean 0). */
-export function checkSpin(spin: number): void {
-  if (typeof spin !== 'number' || !(spin >= 0)) {
-    throw new RangeError(`spin must be a number of iterations >= 0, got ${String(spin)}`)
-  }
-}
 
 export class Doorbell {
   /** Lay out a quiet doorbell at `byteOffset` of `sab`. */

@@ -33,7 +33,7 @@
  * past p before anyone stores a seq beyond p.
  */
 import { KernelError } from '../errors.js'
-import { checkCapacity, notBytes } from './spsc.js'
+import { checkCapacity, notBytes, shown } from './checks.js'
 
 export const MPMC_MAGIC = 0x4d4b4d50 // 'MKMP'
 export const MPMC_VERSION = 1
@@ -183,7 +183,7 @@ export class MpmcRing {
           `a ${length}-byte frame does not fit a ${this.slotBytes}-byte slot (max payload ${this.maxPayload})`,
         )
       }
-      throw new RangeError(`frame length must be a non-negative integer, got ${length}`)
+      throw new RangeError(`frame length must be a non-negative integer, got ${shown(length)}`)
     }
     if (this.claimedAt >= 0) this.misuse('claim() again before commit() of the slot it holds')
     const i32 = this.i32

@@ -31,6 +31,7 @@
  * the head hands released bytes back to the producer.
  */
 import { KernelError } from '../errors.js'
+import { checkCapacity, notBytes, refuseLength } from './checks.js'
 
 export const RING_MAGIC = 0x4d4b5247 // 'MKRG'
 export const RING_VERSION = 1
@@ -52,41 +53,6 @@ const MAX_CAPACITY = 1 << 30
 /** Bytes a frame of `payloadLength` occupies in the ring, header and padding included. */
 export function frameBytes(payloadLength: number): number {
   return (payloadLength + FRAME_HEADER_BYTES + 7) & ~7
-}
-
-/** Refuse a payload that is not a Uint8Array (a string would be copied as zeros). */
-export function notBytes(payload: unknown): never {
-  throw new TypeError(`a payload must be a Uint8Array, got ${describe(payload)}`)
-}
-
-/** A short, safe name for a value in an error message (runs none of its code). */
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (typeof value !== 'object') return typeof value
-  return ArrayBuffer.isView(value) ? 'another kind of view' : 'an object'
-}
-
-/**
- * The refusal for a frame length reserve() cannot take: FRAME_TOO_LARGE for an integer
- * beyond `maxPayload` (it can never fit), RangeError for the rest.
- */
-export function refuseLength(length: number, capacity: number, maxPayload: number): never {
-  if (Number.isInteger(length) && length > maxPayload) {
-    throw new KernelError(
-      'FRAME_TOO_LARGE',
-      `a ${length}-byte frame can never fit a ring of ${capacity} bytes (max payload ${maxPayload})`,
-    )
-  }
-  throw new RangeError(`frame length must be a non-negative integer, got ${length}`)
-}
-
-export function checkCapacity(capacity: number, what = 'ring capacity'): void {
-  if (!Number.isInteger(capacity) || capacity <= 0) {
-    throw new RangeError(`${what} must be a positive integer, got ${capacity}`)
-  }
-  if ((capacity & (capacity - 1)) !== 0) {
-    throw new RangeError(`${what} must be a power of two, got ${capacity}`)
-  }
 }
 
 export class SpscRing {
