@@ -13,6 +13,7 @@ export type KernelErrorCode =
   | 'CHANNEL_CLOSED'
   | 'BAD_BUFFER'
   | 'FRAME_TOO_LARGE'
+  | 'RING_MISUSE'
   // process manager / spawnd (Barrelfish names)
   | 'INVALID_SPAWND'
   | 'DOMAIN_NOT_RUNNING'
