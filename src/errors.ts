@@ -13,6 +13,7 @@ export type KernelErrorCode =
   | 'CHANNEL_CLOSED'
   | 'BAD_BUFFER'
   | 'FRAME_TOO_LARGE'
+  | 'RING_MISUSE'
   // process manager / spawnd (Barrelfish names)
   | 'INVALID_SPAWND'
   | 'DOMAIN_NOT_RUNNING'
@@ -36,7 +37,6 @@ export type KernelErrorCode =
   // supervision (MINIX RS)
   | 'SERVICE_EXISTS'
   | 'SERVICE_NOTFOUND'
-  | 'INIT_TIMEOUT'
   | 'GAVE_UP'
 
 export interface KernelErrorOptions {

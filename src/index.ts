@@ -1,40 +1,12 @@
 /**
  * multikernel: a multikernel process runtime for Node.js. The public API.
  */
-import { boot as bootKernel } from './kernel/boot.js'
-import type { BootOptions } from './kernel/runtime.js'
-import type { Runtime } from './kernel/runtime.js'
-import { attachSupervisor, type SupervisorOptions } from './supervisor/index.js'
-
-export interface MultikernelOptions extends BootOptions {
-  /** Supervision (heartbeats, restarts). */
-  supervisor?: SupervisorOptions
-}
-
-/**
- * Start a runtime: one spawnd worker per core, the process manager on this
- * thread, and the reincarnation server watching the cores.
- */
-export async function boot(opts: MultikernelOptions = {}): Promise<Runtime> {
-  const { supervisor, ...kernel } = opts
-  const rt = await bootKernel(kernel)
-  try {
-    attachSupervisor(rt, supervisor)
-  } catch (err) {
-    await rt.shutdown()
-    throw err
-  }
-  return rt
-}
-
-export { Runtime } from './kernel/runtime.js'
-export type {
-  BootOptions,
-  SpawnOptions,
-  WaitOptions,
-  KillOptions,
-  CoreStats,
-} from './kernel/runtime.js'
+export { boot, type BootOptions } from './runtime/boot.js'
+export { Runtime } from './runtime/runtime.js'
+export { RuntimeEvents, type RuntimeEvent, type RuntimeEventType } from './runtime/events.js'
+export type { SpawnOptions, WaitOptions, KillOptions } from './kernel/kernel.js'
+export type { CoreStats } from './link/links.js'
+export type { SpawndHealth } from './link/spawnd_link.js'
 export { DomainCap } from './kernel/cap.js'
 export type {
   DomainState,
@@ -44,9 +16,9 @@ export type {
   WaitResult,
 } from './kernel/domain_table.js'
 export type { TreeNode } from './kernel/process_tree.js'
-export { RuntimeEvents, type RuntimeEvent, type RuntimeEventType } from './kernel/events.js'
-export { KILLED_EXIT_CODE, CORE_FAILED_EXIT_CODE } from './kernel/process_manager.js'
-export type { PsEntry, ErrorText } from './protocol/messages.js'
+export { KILLED_EXIT_CODE, CORE_FAILED_EXIT_CODE } from './protocol/opcodes.js'
+export type { PsEntry } from './protocol/messages.js'
+export type { ErrorText } from './protocol/error_text.js'
 export type {
   DomainContext,
   DomainMain,
@@ -69,3 +41,6 @@ export {
   type RestartLimits,
 } from './supervisor/index.js'
 export { KernelError, type KernelErrorCode } from './errors.js'
+
+/** The boot options under their older name. */
+export type { BootOptions as MultikernelOptions } from './runtime/boot.js'

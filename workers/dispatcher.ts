@@ -3,10 +3,10 @@
  * table, and the host of that domain's ctx (its calls, its exit, its signals).
  */
 import { DomainExit, type DispatcherHost } from '../src/domain/context.js'
-import { ExitHow, type CallCode } from '../src/protocol/opcodes.js'
+import { ExitHow, KILLED_EXIT_CODE, type CallCode } from '../src/protocol/opcodes.js'
 
 /** One shared abort reason: an Error per stop would capture a stack trace each time. */
-export const KILLED = new DomainExit(9)
+export const KILLED = new DomainExit(KILLED_EXIT_CODE)
 
 /** What a dispatcher asks of its spawnd. */
 export interface DispatcherOwner {

@@ -13,29 +13,16 @@
  */
 import { workerData } from 'node:worker_threads'
 import { Channel } from '../src/ring/channel.js'
-import { ReplyPort } from './reply_port.js'
-import { Dispatcher, KILLED, type DispatcherOwner } from './dispatcher.js'
 import { Doorbell } from '../src/ring/doorbell.js'
 import type { SpscRing } from '../src/ring/spsc.js'
+import { Dispatcher, KILLED, type DispatcherOwner } from './dispatcher.js'
 import { Op, ExitHow, EXIT_RELEASED, type CallCode } from '../src/protocol/opcodes.js'
 import { ERR_OK, errFromWire, errToWire } from '../src/protocol/errcodes.js'
-import {
-  HEADER_BYTES,
-  W_AUX,
-  W_DOMAIN,
-  W_OP,
-  W_TAG,
-  W_VALUE,
-  readText,
-  wellFormed,
-  word,
-} from '../src/protocol/frame.js'
-import {
-  errorToText,
-  type ErrorText,
-  type PsEntry,
-  type SpawnText,
-} from '../src/protocol/messages.js'
+import { decodeError, encodeError } from '../src/protocol/error_text.js'
+import { frameHeader, readHeader, readText, wellFormed } from '../src/protocol/frame.js'
+import type { PsEntry, SpawnText } from '../src/protocol/messages.js'
+import { FrameSender } from '../src/protocol/sender.js'
+import type { SpawndBoot } from '../src/protocol/spawnd_boot.js'
 import { KernelError, type KernelErrorCode } from '../src/errors.js'
 import {
   DomainExit,
@@ -43,18 +30,6 @@ import {
   type DomainContext,
   type DomainMain,
 } from '../src/domain/context.js'
-
-/** What the process manager hands a new spawnd (workerData). */
-export interface SpawndBoot {
-  core: number
-  channel: SharedArrayBuffer
-  mainBell: SharedArrayBuffer
-  mainBellOffset: number
-  /** The process manager's secret: a request without it is refused (NOT_PROC_MNGR). */
-  token: number
-  maxDispatchers: number
-  spin: number
-}
 
 interface PendingCall {
   resolve: (text: string) => void
@@ -66,7 +41,6 @@ const MAX_BATCH = 256
 class Spawnd implements DispatcherOwner {
   private readonly chan: Channel
   private readonly rx: SpscRing
-  private readonly tx: SpscRing
   private readonly core: number
   private readonly token: number
   private readonly maxDispatchers: number
@@ -81,7 +55,13 @@ class Spawnd implements DispatcherOwner {
   private running = 0
   private inFlight = 0
   private nextId = 1
-  private readonly port: ReplyPort
+  /** Replies, EXITs and CALLs into the reply ring, or its outbox when full (TX_BUSY). */
+  private readonly port: FrameSender
+  /** True while draining a batch: publish once at its end, not per frame. */
+  private inBatch = false
+  /** The header requests are read into, and the one frames are written from. */
+  private readonly in = frameHeader()
+  private readonly out = frameHeader()
   /** Domains' calls to the process manager awaiting a RESULT, by tag. */
   private readonly calls = new Map<number, PendingCall>()
   private callTag = 0
@@ -96,8 +76,8 @@ class Spawnd implements DispatcherOwner {
     this.spin = boot.spin
     this.chan = Channel.attach(boot.channel, { spin: boot.spin })
     this.rx = this.chan.rx
-    this.tx = this.chan.tx
-    this.port = new ReplyPort(this.tx, new Doorbell(boot.mainBell, boot.mainBellOffset))
+    // Publishing rings the process manager's doorbell, shared by every spawnd.
+    this.port = new FrameSender(this.chan.tx, new Doorbell(boot.mainBell, boot.mainBellOffset))
     this.readable = () => !this.rx.isEmpty() || this.chan.closed
     this.closed = () => this.chan.closed
   }
@@ -126,7 +106,7 @@ class Spawnd implements DispatcherOwner {
     // Answers still waiting for room in the reply ring (SHUTDOWN's among them) must go
     // out before the worker ends, or their clients get SHUTDOWN for work that was done.
     while (this.port.backlog > 0 && !this.chan.closed) {
-      this.port.publish()
+      this.port.flush()
       if (this.port.backlog > 0) await this.chan.rxBell.waitAsync(this.closed, this.spin, 1)
     }
     clearInterval(keepAlive)
@@ -134,10 +114,10 @@ class Spawnd implements DispatcherOwner {
 
   /** Handle up to MAX_BATCH requests; release them, then publish the replies once. */
   private drain(): number {
-    this.port.inBatch = true
+    this.inBatch = true
     let n = 0
     try {
-      this.port.flushOutbox()
+      this.port.pump()
       const rx = this.rx
       for (; n < MAX_BATCH; n++) {
         const at = rx.poll()
@@ -148,28 +128,28 @@ class Spawnd implements DispatcherOwner {
       // bytes too, or a request that needs them never fits (usedBytes is then > 0).
       if (n > 0 || rx.usedBytes() !== 0) this.chan.release()
     } finally {
-      this.port.inBatch = false
+      this.inBatch = false
     }
-    this.port.publish()
+    this.port.flush()
     return n
   }
 
   private handle(at: number): void {
     const rx = this.rx
     if (!wellFormed(rx, at)) return this.reply(0, 'PROTOCOL', 0, 'malformed request frame')
-    const op = word(rx, at, W_OP)
-    const tag = word(rx, at, W_TAG)
-    const domainId = word(rx, at, W_DOMAIN)
-    if (word(rx, at, W_AUX) !== this.token) {
+    const h = this.in
+    readHeader(rx, at, h)
+    const { op, tag, domainId } = h
+    if (h.aux !== this.token) {
       // Barrelfish's spawnd checks the caller holds the process manager's cap.
       return this.reply(tag, 'NOT_PROC_MNGR', 0, 'request not from the process manager')
     }
     switch (op) {
       case Op.PING:
-        return this.reply(tag, null, word(rx, at, W_VALUE), null)
+        return this.reply(tag, null, h.value, null)
       case Op.SPAWN:
       case Op.SPAN:
-        return this.spawn(tag, domainId, readText(rx, at))
+        return this.spawn(tag, domainId, readText(rx, at) ?? '')
       case Op.KILL: {
         const d = this.byDomain.get(domainId)
         if (d === undefined)
@@ -196,7 +176,7 @@ class Spawnd implements DispatcherOwner {
         this.byDomain.delete(domainId)
         return this.reply(tag, null, 0, null)
       }
-      case Op.STATUS: {
+      case Op.PS: {
         const rows: PsEntry[] = []
         for (const d of this.ps.values()) {
           rows.push({ dispatcher: d.id, domainId: d.domainId, state: d.state, program: d.program })
@@ -204,7 +184,7 @@ class Spawnd implements DispatcherOwner {
         return this.reply(tag, null, rows.length, JSON.stringify(rows))
       }
       case Op.RESULT:
-        return this.result(tag, word(rx, at, W_VALUE), readText(rx, at))
+        return this.result(tag, h.value, readText(rx, at))
       case Op.SHUTDOWN:
         this.stopping = true
         return this.reply(tag, null, 0, null)
@@ -218,7 +198,7 @@ class Spawnd implements DispatcherOwner {
     try {
       req = JSON.parse(text) as SpawnText
     } catch (err) {
-      return this.reply(tag, 'PROTOCOL', 0, JSON.stringify(errorToText(err)))
+      return this.reply(tag, 'PROTOCOL', 0, encodeError(err))
     }
     if (this.byDomain.has(domainId)) {
       return this.reply(
@@ -255,7 +235,7 @@ class Spawnd implements DispatcherOwner {
       (err: unknown) => {
         this.reserved--
         this.inFlight--
-        this.reply(tag, 'LOAD', 0, JSON.stringify(errorToText(err)))
+        this.reply(tag, 'LOAD', 0, encodeError(err))
       },
     )
   }
@@ -276,32 +256,35 @@ class Spawnd implements DispatcherOwner {
     } catch (err) {
       return Promise.reject(err)
     }
-    if (Buffer.byteLength(text) + HEADER_BYTES > this.tx.maxPayload) {
+    const tag = (this.callTag = (this.callTag % 0x7ffffffe) + 1)
+    const h = this.out
+    h.op = Op.CALL
+    h.tag = tag
+    h.aux = 0
+    h.domainId = d.domainId
+    h.value = op
+    try {
+      this.port.send(h, text)
+    } catch (err) {
+      const tooLarge = err instanceof KernelError && err.code === 'FRAME_TOO_LARGE'
+      if (!tooLarge) return Promise.reject(err)
       return Promise.reject(
-        new KernelError('ARGS_TOO_LARGE', 'call arguments exceed the reply ring'),
+        new KernelError('ARGS_TOO_LARGE', 'call arguments exceed the reply ring', { cause: err }),
       )
     }
-    const tag = (this.callTag = (this.callTag % 0x7ffffffe) + 1)
+    if (!this.inBatch) this.port.flush()
     return new Promise<string>((resolve, reject) => {
       this.calls.set(tag, { resolve, reject })
-      this.port.send(Op.CALL, tag, 0, d.domainId, op, text)
     })
   }
 
-  private result(tag: number, err: number, text: string): void {
+  /** RESULT: the process manager's answer to a domain's call (its error word in `value`). */
+  private result(tag: number, err: number, text: string | null): void {
     const pending = this.calls.get(tag)
     if (pending === undefined) return
     this.calls.delete(tag)
-    if (err === ERR_OK) return pending.resolve(text)
-    let t: ErrorText = { name: 'KernelError', message: text }
-    try {
-      t = JSON.parse(text) as ErrorText
-    } catch {
-      // plain message text
-    }
-    const code = errFromWire(err)
-    const msg = t.message.startsWith(`${code}: `) ? t.message.slice(code.length + 2) : t.message
-    pending.reject(new KernelError(code, msg))
+    if (err === ERR_OK) return pending.resolve(text ?? 'null')
+    pending.reject(decodeError(errFromWire(err), text))
   }
 
   private start(tag: number, domainId: number, req: SpawnText, main: DomainMain): void {
@@ -352,8 +335,14 @@ class Spawnd implements DispatcherOwner {
     this.stopDispatcher(d)
     this.ps.delete(d.id)
     this.byDomain.delete(d.domainId)
-    const text = err === null ? null : JSON.stringify(errorToText(err))
-    this.port.send(Op.EXIT, 0, how | EXIT_RELEASED, d.domainId, code, text)
+    const h = this.out
+    h.op = Op.EXIT
+    h.tag = 0
+    h.aux = how | EXIT_RELEASED
+    h.domainId = d.domainId
+    h.value = code
+    this.port.answer(h, err === null ? null : encodeError(err), null)
+    if (!this.inBatch) this.port.flush()
   }
 
   private stopDispatcher(d: Dispatcher): void {
@@ -369,7 +358,14 @@ class Spawnd implements DispatcherOwner {
     value: number,
     text: string | null,
   ): void {
-    this.port.send(Op.REPLY, tag, err === null ? ERR_OK : errToWire(err), 0, value, text)
+    const h = this.out
+    h.op = Op.REPLY
+    h.tag = tag
+    h.aux = err === null ? ERR_OK : errToWire(err)
+    h.domainId = 0
+    h.value = value
+    this.port.answer(h, text, 'aux')
+    if (!this.inBatch) this.port.flush()
   }
 }
 
@@ -387,6 +383,6 @@ process.on('uncaughtException', (err) => {
 
 // Read the boot data, then drop it from workerData: domains share this realm, and
 // the rings must not be one import away from them.
-const boot = { ...(workerData as SpawndBoot) }
+const boot: SpawndBoot = { ...(workerData as SpawndBoot) }
 for (const k of Object.keys(workerData as object)) delete (workerData as Record<string, unknown>)[k]
 await new Spawnd(boot).run()

@@ -8,9 +8,8 @@
  * sleep: a side retries `spin` times, then sleeps on a Doorbell (room / data) until
  *        the other side rings it.
  *
- * The doorbells' ready checks peek at the MPMC ring without claiming, through its
- * documented layout (src/ring/mpmc.ts): enqueue position at int32 16, dequeue position
- * at int32 32, slot i's sequence word at slot area int32 i * slotBytes / 4.
+ * The doorbells' ready checks look at the MPMC ring without claiming or polling:
+ * MpmcRing.canClaim() and !MpmcRing.isEmpty().
  */
 import { Doorbell, MpmcRing } from '../../src/ring/index.js'
 import type { RoundData, RoundFn } from '../lib/rounds.js'
@@ -23,36 +22,10 @@ const SLEEP_MS = 20
  */
 const SPIN_ONLY_BOUND = 1 << 24
 const nap = new Int32Array(new SharedArrayBuffer(4))
-const ENQ = 16
-const DEQ = 32
 
 function need<T>(v: T | undefined, what: string): T {
   if (v === undefined) throw new Error(`mpmc task lacks ${what}`)
   return v
-}
-
-interface Peek {
-  hasRoom: () => boolean
-  hasData: () => boolean
-}
-
-function peek(ring: MpmcRing, sab: SharedArrayBuffer): Peek {
-  const ctrl = new Int32Array(sab, RING_AT, 48)
-  const i32 = ring.i32
-  const mask = ring.slots - 1
-  const stride = ring.slotBytes >> 2
-  return {
-    // A producer can make progress when the slot at the enqueue position is free
-    // (seq == pos) or already taken by a faster producer (seq > pos).
-    hasRoom: () => {
-      const pos = Atomics.load(ctrl, ENQ)
-      return ((Atomics.load(i32, (pos & mask) * stride) - pos) | 0) >= 0
-    },
-    hasData: () => {
-      const pos = Atomics.load(ctrl, DEQ)
-      return ((Atomics.load(i32, (pos & mask) * stride) - ((pos + 1) | 0)) | 0) >= 0
-    },
-  }
 }
 
 function ringProducer(t: MpmcTask): RoundFn {
@@ -60,7 +33,8 @@ function ringProducer(t: MpmcTask): RoundFn {
   const ring = new MpmcRing(sab, RING_AT)
   const dataBell = new Doorbell(sab, BELL_DATA_AT)
   const roomBell = new Doorbell(sab, BELL_ROOM_AT)
-  const { hasRoom } = peek(ring, sab)
+  // Allocated once, not per wait.
+  const hasRoom = (): boolean => ring.canClaim()
   const i32 = ring.i32
   const payload = t.payload
   const sleepMode = t.mode === 'sleep'
@@ -111,7 +85,7 @@ function ringConsumer(t: MpmcTask): RoundFn {
   const ring = new MpmcRing(sab, RING_AT)
   const dataBell = new Doorbell(sab, BELL_DATA_AT)
   const roomBell = new Doorbell(sab, BELL_ROOM_AT)
-  const { hasData } = peek(ring, sab)
+  const hasData = (): boolean => !ring.isEmpty()
   const i32 = ring.i32
   const sleepMode = t.mode === 'sleep'
   const spin = t.spin

@@ -13,11 +13,12 @@ import type {
   CallSpawnArgs,
   ChildExit,
   ChildInfo,
+  DomainInfo,
   Handle,
   HandleInfo,
 } from '../protocol/messages.js'
 
-export type { ChildExit, ChildInfo, Handle, HandleInfo }
+export type { ChildExit, ChildInfo, DomainInfo, Handle, HandleInfo }
 
 /** Thrown by ctx.exit() to unwind main; the dispatcher wrapper catches it. */
 export class DomainExit extends Error {
@@ -40,18 +41,6 @@ export interface ChildSpawnOptions {
   handles?: Handle[]
   /** Share this domain's handle table with the child (Camellia's FORK_SHAREHANDLE). */
   shareHandles?: boolean
-}
-
-/** A domain's status as another domain may read it through a handle. */
-export interface DomainInfo {
-  domainId: number
-  program: string
-  state: string
-  cores: number[]
-  exitCode: number | null
-  reason: string | null
-  parent: number | null
-  children: number[]
 }
 
 export interface DomainContext {
@@ -105,9 +94,6 @@ export interface DomainContext {
 
 /** The default export a domain program provides. */
 export type DomainMain = (ctx: DomainContext) => number | void | Promise<number | void>
-
-/** How the spawnd carries a call to the process manager; resolves with the result text. */
-export type CallPort = (op: CallCode, args: unknown) => Promise<string>
 
 /**
  * What the spawnd provides for one dispatcher: its calls to the process manager,

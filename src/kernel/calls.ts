@@ -2,24 +2,26 @@
  * What a domain may ask of the process manager (its system calls), checked
  * against the caller's own handle table: a domain acts only on what its handles
  * name. Arguments arrive as JSON from an untrusted realm, so every field is
- * checked here, where the request enters the process manager.
+ * checked here, where the request enters the process manager. The process
+ * manager does not know this file: the boot path wires the link's CALL frames here.
  */
 import { KernelError } from '../errors.js'
+import type { CoreLinks } from '../link/link.js'
+import { ERR_OK, errToWire } from '../protocol/errcodes.js'
+import { encodeError } from '../protocol/error_text.js'
 import type {
   CallHandleArgs,
   CallSpawnArgs,
   CallWaitArgs,
   ChildInfo,
+  DomainInfo,
   HandleInfo,
 } from '../protocol/messages.js'
 import { Call } from '../protocol/opcodes.js'
+import { spawnArgs } from './args.js'
 import type { DomainEntry } from './domain_table.js'
 import { HandleTable } from './handles.js'
 import type { ProcessManager } from './process_manager.js'
-import type { SpawndState } from './spawnd_state.js'
-import { ERR_OK, errToWire } from '../protocol/errcodes.js'
-import { errorToText } from '../protocol/messages.js'
-import { Op } from '../protocol/opcodes.js'
 
 function bad(what: string): never {
   throw new TypeError(`bad call arguments: ${what}`)
@@ -37,32 +39,24 @@ function handleOf(a: Record<string, unknown>): number {
 }
 
 /** The live entry a caller's handle names (BAD_HANDLE, or DOMAIN_NOTFOUND when stale). */
-export function target(pm: ProcessManager, caller: DomainEntry, h: number): DomainEntry {
+function target(pm: ProcessManager, caller: DomainEntry, h: number): DomainEntry {
   const id = caller.handles.get(h)
-  const e = pm.table.get(id)
+  const e = pm.entry(id)
   if (e === undefined)
     throw new KernelError('DOMAIN_NOTFOUND', `handle ${h} names domain ${id}, which is gone`)
   return e
 }
 
-function strings(x: unknown, what: string): string[] {
-  if (!Array.isArray(x) || !x.every((s) => typeof s === 'string')) bad(what)
-  return x as string[]
-}
-
-function stringRecord(x: unknown, what: string): Record<string, string> {
-  const o = obj(x)
-  for (const v of Object.values(o)) if (typeof v !== 'string') bad(what)
-  return o as Record<string, string>
-}
-
-async function spawn(pm: ProcessManager, caller: DomainEntry, raw: unknown): Promise<number> {
+async function spawn(
+  pm: ProcessManager,
+  links: CoreLinks,
+  caller: DomainEntry,
+  raw: unknown,
+): Promise<number> {
   const a = obj(raw) as Partial<Record<keyof CallSpawnArgs, unknown>>
   if (typeof a.url !== 'string' || !a.url.startsWith('file:')) bad('url must be a file: URL')
-  const argv = strings(a.argv ?? [], 'argv')
-  const env = stringRecord(a.env ?? {}, 'env')
-  pm.checkArgs(argv, env)
-  const core = a.core === null || a.core === undefined ? pm.links.pickCore() : (a.core as number)
+  const { argv, env } = spawnArgs(a.argv ?? [], a.env ?? {}, pm.limits.maxArgBytes)
+  const core = a.core === null || a.core === undefined ? links.pickCore() : (a.core as number)
   const inherit = a.handles ?? []
   if (!Array.isArray(inherit) || !inherit.every((h) => Number.isInteger(h) && h >= 0))
     bad('handles')
@@ -76,7 +70,7 @@ async function spawn(pm: ProcessManager, caller: DomainEntry, raw: unknown): Pro
   if (a.shareHandles === true) {
     table = caller.handles
   } else {
-    table = new HandleTable(pm.maxHandles)
+    table = new HandleTable(pm.limits.maxHandles)
     for (const id of targets) table.add(id)
   }
   let handle = -1
@@ -103,117 +97,110 @@ async function spawn(pm: ProcessManager, caller: DomainEntry, raw: unknown): Pro
   return handle
 }
 
-export async function handleCall(
-  pm: ProcessManager,
-  caller: DomainEntry,
-  op: number,
-  raw: unknown,
-): Promise<unknown> {
-  switch (op) {
-    case Call.SPAWN:
-      return spawn(pm, caller, raw)
-    case Call.WAIT: {
-      const a = obj(raw) as Partial<Record<keyof CallWaitArgs, unknown>>
-      const child =
-        a.handle === null || a.handle === undefined ? null : target(pm, caller, handleOf(a))
-      return pm.tree.waitChild(caller, child, a.nohang === true)
-    }
-    case Call.KILL: {
-      const a = obj(raw) as Partial<Record<keyof CallHandleArgs, unknown>>
-      const t = target(pm, caller, handleOf(a))
-      if (a.subtree === true) return pm.killTree(t)
-      return pm.kill(t)
-    }
-    case Call.SPAN: {
-      const a = obj(raw) as Partial<Record<keyof CallHandleArgs, unknown>>
-      return pm.span(target(pm, caller, handleOf(a)), a.core as number)
-    }
-    case Call.CHILDREN: {
-      const out: ChildInfo[] = []
-      for (const id of caller.children) {
-        const c = pm.table.get(id)
-        if (c === undefined) continue
-        out.push({
-          handle: caller.handles.find(id),
-          domainId: id,
-          program: c.program,
-          state: c.state,
-          noreap: c.noreap,
-        })
-      }
-      return out
-    }
-    case Call.STATUS: {
-      const t = target(pm, caller, handleOf(obj(raw)))
-      return {
-        domainId: t.id,
-        program: t.program,
-        state: t.state,
-        cores: [...t.running].sort((x, y) => x - y),
-        exitCode: t.exitCode,
-        reason: t.reason,
-        parent: t.parentId === 0 ? null : t.parentId,
-        children: [...t.children],
-      }
-    }
-    case Call.DUP:
-      return caller.handles.dup(handleOf(obj(raw)))
-    case Call.CLOSE:
-      caller.handles.close(handleOf(obj(raw)))
-      return null
-    case Call.READY:
-      if (!caller.ready) {
-        caller.ready = true
-        pm.events.publish({ type: 'ready', domainId: caller.id })
-      }
-      return null
-    case Call.HEARTBEAT:
-      caller.lastBeat = Date.now()
-      return null
-    case Call.HANDLES:
-      return caller.handles.list() satisfies HandleInfo[]
-    default:
-      throw new KernelError('PROTOCOL', `unknown call ${op}`)
-  }
-}
+/** A domain's calls, answered on the link they came by. */
+export class Calls {
+  constructor(
+    private readonly pm: ProcessManager,
+    private readonly links: CoreLinks,
+  ) {}
 
-/**
- * A domain's call arrived on `s`'s reply ring, stamped by the spawnd with the
- * caller's id. The answer goes back as a RESULT frame with the call's tag.
- */
-export function answerCall(
-  pm: ProcessManager,
-  s: SpawndState,
-  tag: number,
-  callerId: number,
-  op: number,
-  text: string | null,
-): void {
-  const answer = (err: unknown, result: unknown): void => {
-    if (s.health !== 'up') return
-    if (err === null) {
-      s.post(Op.RESULT, tag, callerId, ERR_OK, JSON.stringify(result ?? null))
-    } else {
-      const code = err instanceof KernelError ? err.code : 'PROTOCOL'
-      s.post(Op.RESULT, tag, callerId, errToWire(code), JSON.stringify(errorToText(err)))
+  /**
+   * CALL: a domain's call arrived from `core`, stamped by the spawnd with the
+   * caller's id. The answer goes back as a RESULT frame with the call's tag.
+   */
+  answer(core: number, tag: number, callerId: number, op: number, text: string | null): void {
+    const reply = (err: unknown, result: unknown): void => {
+      if (err === null) {
+        this.links.answer(core, tag, callerId, ERR_OK, JSON.stringify(result ?? null))
+      } else {
+        const code = err instanceof KernelError ? err.code : 'PROTOCOL'
+        this.links.answer(core, tag, callerId, errToWire(code), encodeError(err))
+      }
     }
-    pm.links.requested()
-  }
-  let p: Promise<unknown>
-  try {
-    const caller = pm.table.get(callerId)
-    if (caller === undefined || !caller.running.has(s.core) || caller.state !== 'RUNNING') {
-      throw new KernelError(
-        'DOMAIN_NOT_RUNNING',
-        `caller ${callerId} does not run on core ${s.core}`,
-      )
+    let p: Promise<unknown>
+    try {
+      const caller = this.pm.entry(callerId)
+      if (caller === undefined || !caller.running.has(core) || caller.state !== 'RUNNING') {
+        throw new KernelError(
+          'DOMAIN_NOT_RUNNING',
+          `caller ${callerId} does not run on core ${core}`,
+        )
+      }
+      p = this.handle(caller, op, JSON.parse(text ?? 'null') as unknown)
+    } catch (err) {
+      p = Promise.reject(err)
     }
-    p = handleCall(pm, caller, op, JSON.parse(text ?? 'null') as unknown)
-  } catch (err) {
-    p = Promise.reject(err)
+    p.then(
+      (v) => reply(null, v),
+      (err: unknown) => reply(err, null),
+    )
   }
-  p.then(
-    (v) => answer(null, v),
-    (err: unknown) => answer(err, null),
-  )
+
+  private async handle(caller: DomainEntry, op: number, raw: unknown): Promise<unknown> {
+    const pm = this.pm
+    switch (op) {
+      case Call.SPAWN:
+        return spawn(pm, this.links, caller, raw)
+      case Call.WAIT: {
+        const a = obj(raw) as Partial<Record<keyof CallWaitArgs, unknown>>
+        const child =
+          a.handle === null || a.handle === undefined ? null : target(pm, caller, handleOf(a))
+        return pm.waitChild(caller, child, a.nohang === true)
+      }
+      case Call.KILL: {
+        const a = obj(raw) as Partial<Record<keyof CallHandleArgs, unknown>>
+        const t = target(pm, caller, handleOf(a))
+        if (a.subtree === true) return pm.killTree(t)
+        return pm.kill(t)
+      }
+      case Call.SPAN: {
+        const a = obj(raw) as Partial<Record<keyof CallHandleArgs, unknown>>
+        return pm.span(target(pm, caller, handleOf(a)), a.core as number)
+      }
+      case Call.CHILDREN: {
+        const out: ChildInfo[] = []
+        for (const id of caller.children) {
+          const c = pm.entry(id)
+          if (c === undefined) continue
+          out.push({
+            handle: caller.handles.find(id),
+            domainId: id,
+            program: c.program,
+            state: c.state,
+            noreap: c.noreap,
+          })
+        }
+        return out
+      }
+      case Call.STATUS: {
+        const t = target(pm, caller, handleOf(obj(raw)))
+        const info: DomainInfo = {
+          domainId: t.id,
+          program: t.program,
+          state: t.state,
+          cores: [...t.running].sort((x, y) => x - y),
+          exitCode: t.exitCode,
+          reason: t.reason,
+          parent: t.parentId === 0 ? null : t.parentId,
+          children: [...t.children],
+        }
+        return info
+      }
+      case Call.DUP:
+        return caller.handles.dup(handleOf(obj(raw)))
+      case Call.CLOSE:
+        caller.handles.close(handleOf(obj(raw)))
+        return null
+      case Call.READY:
+        pm.markReady(caller)
+        return null
+      case Call.HEARTBEAT:
+        caller.lastBeat = Date.now()
+        return null
+      case Call.HANDLES:
+        return caller.handles.list() satisfies HandleInfo[]
+      default:
+        throw new KernelError('PROTOCOL', `unknown call ${op}`)
+    }
+  }
 }

@@ -11,12 +11,13 @@
  * answer from the same core changes nothing. num_spawnds_running is
  * `running.size`, num_spawnds_resources is `resources.size`.
  */
-import type { ErrorText } from '../protocol/messages.js'
+import type { ErrorText } from '../protocol/error_text.js'
+import type { DomainState } from '../protocol/messages.js'
 import { DomainCap } from './cap.js'
 import { HandleTable } from './handles.js'
 import { CoreSet } from './core_set.js'
 
-export type DomainState = 'RUNNING' | 'STOP_PEND' | 'STOPPED' | 'CLEANED'
+export type { DomainState }
 
 /** Why a domain stopped. */
 export type ExitReason = 'exited' | 'error' | 'killed' | 'core-failed'

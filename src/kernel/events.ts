@@ -1,21 +1,21 @@
 /**
- * Lifecycle events for the embedding server: an EventEmitter (one event name per
- * type, plus 'event' for all of them) and an async iterator of every event,
- * which ends when the runtime shuts down. Each event carries a timestamp.
- *
- * The kernel emits what it sees (spawned, exited, killed, cleaned, ready,
- * core-failed); the supervisor adds its own (core-hung, core-restarted,
- * restart-scheduled, restarted, gave-up, service-up, service-down).
+ * Lifecycle events: an EventEmitter (one event name per type, plus 'event' for all
+ * of them) and an async iterator of every event, which ends when the runtime shuts
+ * down. Each event carries a timestamp. The bus is generic: each layer names its
+ * own events (the kernel's are below; the supervisor's are in supervisor/events.ts)
+ * and publishes into the one bus the boot path made for the runtime.
  */
 import { EventEmitter } from 'node:events'
-import type { ErrorText } from '../protocol/messages.js'
+import { Fifo } from '../fifo.js'
+import type { ErrorText } from '../protocol/error_text.js'
 
 interface Base {
   /** Date.now() when it happened. */
   time: number
 }
 
-export type RuntimeEvent =
+/** What the kernel sees happen to domains and cores. */
+export type KernelEvent =
   | (Base & {
       type: 'spawned'
       domainId: number
@@ -34,43 +34,40 @@ export type RuntimeEvent =
   | (Base & { type: 'cleaned'; domainId: number })
   | (Base & { type: 'ready'; domainId: number })
   | (Base & { type: 'core-failed'; core: number; why: string })
-  | (Base & { type: 'core-hung'; core: number; silentMs: number })
-  | (Base & { type: 'core-restarted'; core: number; attempt: number })
-  | (Base & { type: 'domain-hung'; domainId: number; label: string; skippedBeats: number })
-  | (Base & {
-      type: 'restart-scheduled'
-      label: string
-      delayMs: number
-      attempt: number
-      why: string
-    })
-  | (Base & { type: 'restarted'; label: string; domainId: number; attempt: number })
-  | (Base & { type: 'gave-up'; label: string; restarts: number; withinMs: number })
-  | (Base & { type: 'service-up'; label: string; domainId: number })
-  | (Base & { type: 'service-down'; label: string })
 
-export type RuntimeEventType = RuntimeEvent['type']
+/** Any layer's event: a type name and a time. */
+export interface TimedEvent {
+  type: string
+  time: number
+}
 
 /** Omit that distributes over a union. */
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never
 
-export type EventInput = DistributiveOmit<RuntimeEvent, 'time'>
+/** An event as published: the bus adds the time. */
+export type EventInput<E extends TimedEvent> = DistributiveOmit<E, 'time'>
 
-export class RuntimeEvents extends EventEmitter {
-  private readonly iterators = new Set<EventQueue>()
+/** What a layer publishes into. */
+export interface EventSink<E extends TimedEvent> {
+  /** True when someone would see an event of `type` (callers skip building it otherwise). */
+  wants(type: E['type']): boolean
+  publish(input: EventInput<E>): void
+}
+
+export class EventBus<E extends TimedEvent> extends EventEmitter implements EventSink<E> {
+  private readonly iterators = new Set<EventQueue<E>>()
   private ended = false
 
-  /** True when someone would see an event of `type` (callers skip building it otherwise). */
-  wants(type: RuntimeEventType): boolean {
+  wants(type: E['type']): boolean {
     return (
       this.iterators.size > 0 || this.listenerCount(type) > 0 || this.listenerCount('event') > 0
     )
   }
 
   /** @internal emit a lifecycle event with its timestamp. */
-  publish(input: EventInput): void {
+  publish(input: EventInput<E>): void {
     if (!this.wants(input.type)) return
-    const ev = { ...input, time: Date.now() } as RuntimeEvent
+    const ev = { ...input, time: Date.now() } as unknown as E
     for (const q of this.iterators) q.push(ev)
     // No 'error' type exists, so an unlistened event is simply dropped.
     this.emit(ev.type, ev)
@@ -85,8 +82,8 @@ export class RuntimeEvents extends EventEmitter {
   }
 
   /** Every event from now on, until the runtime shuts down (then the loop ends). */
-  [Symbol.asyncIterator](): AsyncIterableIterator<RuntimeEvent> {
-    const q = new EventQueue(() => this.iterators.delete(q))
+  [Symbol.asyncIterator](): AsyncIterableIterator<E> {
+    const q = new EventQueue<E>(() => this.iterators.delete(q))
     if (this.ended) q.finish()
     else this.iterators.add(q)
     return q
@@ -94,14 +91,14 @@ export class RuntimeEvents extends EventEmitter {
 }
 
 /** An unbounded queue of events read by one async iterator. */
-class EventQueue implements AsyncIterableIterator<RuntimeEvent> {
-  private readonly items: RuntimeEvent[] = []
-  private waiting: ((r: IteratorResult<RuntimeEvent>) => void) | null = null
+class EventQueue<E> implements AsyncIterableIterator<E> {
+  private readonly items = new Fifo<E>()
+  private waiting: ((r: IteratorResult<E>) => void) | null = null
   private done = false
 
   constructor(private readonly detach: () => void) {}
 
-  push(ev: RuntimeEvent): void {
+  push(ev: E): void {
     if (this.done) return
     if (this.waiting !== null) {
       const w = this.waiting
@@ -121,22 +118,21 @@ class EventQueue implements AsyncIterableIterator<RuntimeEvent> {
     }
   }
 
-  next(): Promise<IteratorResult<RuntimeEvent>> {
-    const ev = this.items.shift()
-    if (ev !== undefined) return Promise.resolve({ value: ev, done: false })
+  next(): Promise<IteratorResult<E>> {
+    if (this.items.length > 0) return Promise.resolve({ value: this.items.shift()!, done: false })
     if (this.done) return Promise.resolve({ value: undefined, done: true })
     return new Promise((resolve) => {
       this.waiting = resolve
     })
   }
 
-  return(): Promise<IteratorResult<RuntimeEvent>> {
+  return(): Promise<IteratorResult<E>> {
     this.finish()
     this.detach()
     return Promise.resolve({ value: undefined, done: true })
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<RuntimeEvent> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<E> {
     return this
   }
 }

@@ -1,8 +1,8 @@
 /**
- * The process manager (Barrelfish's proc_mgmt): owns the domain table and, per
- * spawnd, a send queue and a receive queue. It turns spawn / span / kill / wait
- * into requests to the spawnds, and their replies and exit notifications into
- * domain state transitions:
+ * The process manager (Barrelfish's proc_mgmt): owns the domain table and the
+ * process tree, above the links to the cores (link/). It turns spawn / span /
+ * kill / wait into requests to the spawnds, and their replies and exit
+ * notifications into domain state transitions:
  *
  *   spawn:  request SPAWN; the entry is created (RUNNING) only when it succeeds.
  *   span:   request SPAN; the core counts as running from the request on, so the
@@ -18,49 +18,44 @@
  * runtime shuts down, so no client is left waiting.
  */
 import { KernelError } from '../errors.js'
-import { EXIT_RELEASED, ExitHow, Op } from '../protocol/opcodes.js'
-import { looksLikeCap, mintToken } from './cap.js'
-import { DomainEntry, DomainTable, type WaitResult } from './domain_table.js'
-import { HandleTable } from './handles.js'
-import { ProcessTree, type TreeLimits } from './process_tree.js'
-import { answerCall } from './calls.js'
-import { RuntimeEvents } from './events.js'
+import type { CoreLinks } from '../link/link.js'
 import { ERR_OK } from '../protocol/errcodes.js'
-import { SpawndLinks, parseErrorText, type LinkSink } from './spawnd_links.js'
-import type { SpawndState } from './spawnd_state.js'
+import { parseErrorText } from '../protocol/error_text.js'
+import type { ChildExit } from '../protocol/messages.js'
+import {
+  CORE_FAILED_EXIT_CODE,
+  EXIT_RELEASED,
+  ExitHow,
+  KILLED_EXIT_CODE,
+  Op,
+} from '../protocol/opcodes.js'
+import { looksLikeCap, mintToken, type DomainCap } from './cap.js'
+import { DomainEntry, DomainTable, type DomainStatus, type WaitResult } from './domain_table.js'
+import type { KernelEvent, EventSink } from './events.js'
+import type { HandleTable } from './handles.js'
+import { ProcessTree, type TreeLimits, type TreeNode } from './process_tree.js'
 
-/** Exit status of a killed domain, as in Barrelfish. */
-export const KILLED_EXIT_CODE = 9
-/** Exit status of a domain whose core failed under it. */
-export const CORE_FAILED_EXIT_CODE = 134
+export interface KernelLimits extends TreeLimits {
+  /** Handle-table size of each domain. */
+  maxHandles: number
+  /** Bytes allowed for argv, and separately for env, at spawn. */
+  maxArgBytes: number
+}
 
-export class ProcessManager implements LinkSink {
-  /** The links to the spawnds: send and receive queues, replies, registration. */
-  readonly links: SpawndLinks
-  readonly table = new DomainTable()
+export class ProcessManager {
+  private readonly table = new DomainTable()
+  private readonly tree: ProcessTree
   /** Spawn and span requests not yet answered (shutdown waits for them). */
   pendingSpawns = 0
-  readonly tree: ProcessTree
-  readonly maxHandles: number
-  readonly maxArgBytes: number
-  /** Lifecycle events for the embedding server (and the supervisor). */
-  readonly events = new RuntimeEvents()
+  readonly limits: KernelLimits
 
-  /** `onRequest` is called after every request is queued: the runtime schedules a flush. */
   constructor(
-    onRequest: () => void,
-    limits: TreeLimits & { maxHandles: number; maxArgBytes: number } = {
-      maxChildren: 256,
-      retainCleaned: 10_000,
-      maxDepth: 16,
-      maxHandles: 64,
-      maxArgBytes: 2048,
-    },
+    private readonly links: CoreLinks,
+    private readonly events: EventSink<KernelEvent>,
+    limits: KernelLimits,
   ) {
-    this.links = new SpawndLinks(onRequest, this)
     this.tree = new ProcessTree(this.table, limits)
-    this.maxHandles = limits.maxHandles
-    this.maxArgBytes = limits.maxArgBytes
+    this.limits = limits
   }
 
   // ------------------------------------------------------------ lookups
@@ -81,6 +76,61 @@ export class ProcessManager implements LinkSink {
     return e
   }
 
+  /** The entry of domain `id`, or undefined once it is freed (or never was). */
+  entry(id: number): DomainEntry | undefined {
+    return this.table.get(id)
+  }
+
+  /** The capability of any domain in the table (the root's authority). */
+  capOf(id: number): DomainCap {
+    const e = this.table.get(id)
+    if (e === undefined) throw new KernelError('DOMAIN_NOTFOUND', `no domain ${id}`)
+    return e.cap
+  }
+
+  /** A snapshot of one entry (rt.status). */
+  snapshot(e: DomainEntry): DomainStatus {
+    return e.snapshot(this.tree.treeState(e))
+  }
+
+  /** Snapshots of every entry (rt.domains). */
+  snapshots(): DomainStatus[] {
+    const out: DomainStatus[] = []
+    for (const e of this.table.values()) out.push(e.snapshot(this.tree.treeState(e)))
+    return out
+  }
+
+  /** The process tree below the root, for display. */
+  treeView(): TreeNode[] {
+    return this.tree.tree()
+  }
+
+  /** Entries freed from the table so far (reaped domains). */
+  get freed(): number {
+    return this.tree.freed
+  }
+
+  /** The root reaps one of its own children (rt.wait with reap). */
+  reapByRoot(e: DomainEntry): void {
+    this.tree.reapByRoot(e)
+  }
+
+  /** ctx.wait: for one child or any child of `parent`. */
+  waitChild(
+    parent: DomainEntry,
+    child: DomainEntry | null,
+    nohang: boolean,
+  ): Promise<ChildExit | null> {
+    return this.tree.waitChild(parent, child, nohang)
+  }
+
+  /** The domain called ctx.ready() (the init-ready handshake), once. */
+  markReady(e: DomainEntry): void {
+    if (e.ready) return
+    e.ready = true
+    this.events.publish({ type: 'ready', domainId: e.id })
+  }
+
   /**
    * Spawn a domain as a child of `parent` (null: the root). `handles` is the
    * child's table, already filled with the caps it inherits. The entry is created,
@@ -99,13 +149,13 @@ export class ProcessManager implements LinkSink {
       onLink?: (e: DomainEntry) => void
     } = {},
   ): Promise<DomainEntry> {
-    const s = this.links.spawnd(core)
+    this.links.check(core)
     this.tree.checkSpawn(parent)
     const id = this.table.allocateId()
     const text = JSON.stringify({ url, argv, env })
     const handles = opts.handles ?? null
     return new Promise((resolve, reject) => {
-      this.links.send(s, Op.SPAWN, id, 0, text, (err, _v, t) => {
+      this.links.request(core, Op.SPAWN, id, 0, text, (err, _v, t) => {
         this.pendingSpawns--
         this.tree.spawnAnswered(parent)
         if (err !== ERR_OK)
@@ -120,7 +170,7 @@ export class ProcessManager implements LinkSink {
             depth: parent === null ? 1 : parent.depth + 1,
             noreap: opts.noreap === true,
             handles,
-            maxHandles: this.maxHandles,
+            maxHandles: this.limits.maxHandles,
           },
         )
         this.table.add(e)
@@ -147,7 +197,7 @@ export class ProcessManager implements LinkSink {
   }
 
   span(e: DomainEntry, core: number): Promise<void> {
-    const s = this.links.spawnd(core)
+    this.links.check(core)
     if (e.state !== 'RUNNING') {
       return Promise.reject(new KernelError('DOMAIN_NOT_RUNNING', `domain ${e.id} is ${e.state}`))
     }
@@ -161,7 +211,7 @@ export class ProcessManager implements LinkSink {
     this.pendingSpawns++
     const text = JSON.stringify({ url: e.program, argv: e.argv, env: e.env })
     return new Promise((resolve, reject) => {
-      this.links.send(s, Op.SPAN, e.id, core, text, (err, _v, t) => {
+      this.links.request(core, Op.SPAN, e.id, 0, text, (err, _v, t) => {
         this.pendingSpawns--
         e.spanning.delete(core)
         if (err !== ERR_OK) {
@@ -220,7 +270,7 @@ export class ProcessManager implements LinkSink {
       cores.map(
         (core) =>
           new Promise<void>((resolve) =>
-            this.links.send(this.links.spawnds[core], Op.TERM, e.id, 0, null, () => resolve()),
+            this.links.request(core, Op.TERM, e.id, 0, null, () => resolve()),
           ),
       ),
     ).then(() => undefined)
@@ -242,7 +292,7 @@ export class ProcessManager implements LinkSink {
   }
 
   private stopOn(e: DomainEntry, core: number): void {
-    this.links.send(this.links.spawnds[core], Op.KILL, e.id, 0, null, () => {
+    this.links.request(core, Op.KILL, e.id, 0, null, () => {
       // OK, already stopped, or the core failed: the dispatcher runs no more.
       e.running.delete(core)
       this.checkStopped(e)
@@ -257,7 +307,7 @@ export class ProcessManager implements LinkSink {
     this.tree.onStopped(e)
     if (e.resources.size === 0) return this.markCleaned(e)
     for (const core of [...e.resources]) {
-      this.links.send(this.links.spawnds[core], Op.CLEANUP, e.id, 0, null, () => {
+      this.links.request(core, Op.CLEANUP, e.id, 0, null, () => {
         e.resources.delete(core)
         if (e.resources.size === 0 && e.state === 'STOPPED') this.markCleaned(e)
       })
@@ -286,7 +336,7 @@ export class ProcessManager implements LinkSink {
     this.tree.onCleaned(e)
   }
 
-  /** A dispatcher's main ended on `core`: the whole domain exits (Barrelfish exit). */
+  /** EXIT: a dispatcher's main ended on `core`: the whole domain exits (Barrelfish exit). */
   onExit(core: number, domainId: number, how: number, code: number, text: string | null): void {
     const e = this.table.get(domainId)
     if (e === undefined) return
@@ -304,11 +354,10 @@ export class ProcessManager implements LinkSink {
   }
 
   /**
-   * A core's worker died or hung: answer everything queued for it with
-   * CORE_FAILED, and stop every domain that had a dispatcher there.
+   * A core went down (its worker died or hung, or shutdown), every request queued
+   * for it already answered: stop every domain that had a dispatcher there.
    */
-  coreFailed(core: number, health: 'failed' | 'down', why = 'worker ended'): void {
-    if (!this.links.fail(core, health, why)) return
+  onCoreDown(core: number, health: 'failed' | 'down', why: string): void {
     if (health === 'failed') this.events.publish({ type: 'core-failed', core, why })
     for (const e of this.table.values()) {
       if (!e.running.has(core) && !e.resources.has(core)) continue
@@ -327,57 +376,18 @@ export class ProcessManager implements LinkSink {
     }
   }
 
-  /** Barrelfish's limit on argv and env: each at most maxArgBytes of UTF-8. */
-  checkArgs(argv: string[], env: Record<string, string>): void {
-    let argvBytes = 0
-    for (const a of argv) argvBytes += Buffer.byteLength(a) + 1
-    let envBytes = 0
-    for (const [k, v] of Object.entries(env))
-      envBytes += Buffer.byteLength(k) + Buffer.byteLength(v) + 2
-    if (argvBytes > this.maxArgBytes || envBytes > this.maxArgBytes) {
-      throw new KernelError(
-        'ARGS_TOO_LARGE',
-        `argv is ${argvBytes} bytes and env ${envBytes}; each may be at most ${this.maxArgBytes}`,
-      )
+  /** Shutdown: kill what runs; resolves once every entry is CLEANED. */
+  stopAll(): Promise<void> {
+    const stopping: Promise<void>[] = []
+    for (const e of this.table.values()) {
+      if (e.state === 'RUNNING') this.kill(e).catch(() => undefined)
+      if (e.state !== 'CLEANED') stopping.push(this.cleaned(e))
     }
-  }
-
-  /** A domain's call (LinkSink): answered by calls.ts, as a RESULT frame. */
-  onCall(s: SpawndState, tag: number, callerId: number, op: number, text: string | null): void {
-    answerCall(this, s, tag, callerId, op, text)
+    return Promise.all(stopping).then(() => undefined)
   }
 
   /** Kill `e` and every descendant, deepest first (Camellia's filicide). */
-  async killTree(e: DomainEntry): Promise<void> {
-    // A parent still running while its children die may replace them, and spawns may
-    // be in flight: so no domain of the subtree may spawn from here on, a child that
-    // lands under one is killed at once (spawn), and the sweep repeats until nothing
-    // of the subtree lives or is on its way.
-    for (;;) {
-      const order = this.tree.descendantsDeepestFirst(e)
-      const members = [e, ...order]
-      for (const d of members) this.tree.doom(d)
-      const alive = order.filter((d) => d.alive)
-      const spawning = members.filter((d) => this.tree.spawnsInFlight(d) > 0)
-      if (alive.length === 0 && spawning.length === 0) break
-      // Level by level from the leaves: a parent is stopped only after its children.
-      const byDepth = new Map<number, DomainEntry[]>()
-      for (const d of alive) {
-        const list = byDepth.get(d.depth) ?? []
-        list.push(d)
-        byDepth.set(d.depth, list)
-      }
-      const depths = [...byDepth.keys()].sort((a, b) => b - a)
-      for (const depth of depths) {
-        await Promise.all(
-          byDepth
-            .get(depth)!
-            .filter((d) => d.alive)
-            .map((d) => this.kill(d)),
-        )
-      }
-      await Promise.all(spawning.map((d) => this.tree.spawnsSettled(d)))
-    }
-    if (e.alive) await this.kill(e)
+  killTree(e: DomainEntry): Promise<void> {
+    return this.tree.killSubtree(e, (d) => this.kill(d))
   }
 }

@@ -18,7 +18,8 @@
  * entry is kept for later waits (the Barrelfish behaviour of issue 3).
  */
 import { KernelError } from '../errors.js'
-import type { ChildExit } from '../protocol/messages.js'
+import { Fifo } from '../fifo.js'
+import type { ChildExit, DomainState } from '../protocol/messages.js'
 import type { DomainEntry, DomainTable, TreeState } from './domain_table.js'
 
 export interface TreeLimits {
@@ -34,7 +35,7 @@ export interface TreeLimits {
 export interface TreeNode {
   id: number
   program: string
-  state: string
+  state: DomainState
   tree: TreeState
   exitCode: number | null
   children: TreeNode[]
@@ -46,8 +47,7 @@ export class ProcessTree {
   /** Entries freed so far (for leak checks). */
   freed = 0
   /** Ids of the root's cleaned, unreaped children, oldest first (see retain). */
-  private retained: number[] = []
-  private retainedHead = 0
+  private readonly retained = new Fifo<number>()
   /** Spawns each domain asked for and not yet answered: they count toward maxChildren. */
   private readonly spawning = new Map<number, number>()
   /** Clients waiting for a domain's spawns in flight to be answered (filicide). */
@@ -172,14 +172,9 @@ export class ProcessTree {
    */
   private retain(e: DomainEntry): void {
     this.retained.push(e.id)
-    while (this.retained.length - this.retainedHead > this.limits.retainCleaned) {
-      const old = this.table.get(this.retained[this.retainedHead++])
+    while (this.retained.length > this.limits.retainCleaned) {
+      const old = this.table.get(this.retained.shift()!)
       if (old !== undefined && !old.alive) this.reapByRoot(old)
-    }
-    // Compact the FIFO now and then instead of shifting it every time.
-    if (this.retainedHead > 4096 && this.retainedHead * 2 > this.retained.length) {
-      this.retained = this.retained.slice(this.retainedHead)
-      this.retainedHead = 0
     }
   }
 
@@ -304,6 +299,40 @@ export class ProcessTree {
       if (c !== undefined) visit(c)
     }
     return out
+  }
+
+  /** Kill `e` and every descendant, deepest first (Camellia's filicide). */
+  async killSubtree(e: DomainEntry, kill: (d: DomainEntry) => Promise<void>): Promise<void> {
+    // A parent still running while its children die may replace them, and spawns may
+    // be in flight: so no domain of the subtree may spawn from here on, a child that
+    // lands under one is killed at once (spawn), and the sweep repeats until nothing
+    // of the subtree lives or is on its way.
+    for (;;) {
+      const order = this.descendantsDeepestFirst(e)
+      const members = [e, ...order]
+      for (const d of members) this.doom(d)
+      const alive = order.filter((d) => d.alive)
+      const spawning = members.filter((d) => this.spawnsInFlight(d) > 0)
+      if (alive.length === 0 && spawning.length === 0) break
+      // Level by level from the leaves: a parent is stopped only after its children.
+      const byDepth = new Map<number, DomainEntry[]>()
+      for (const d of alive) {
+        const list = byDepth.get(d.depth) ?? []
+        list.push(d)
+        byDepth.set(d.depth, list)
+      }
+      const depths = [...byDepth.keys()].sort((a, b) => b - a)
+      for (const depth of depths) {
+        await Promise.all(
+          byDepth
+            .get(depth)!
+            .filter((d) => d.alive)
+            .map(kill),
+        )
+      }
+      await Promise.all(spawning.map((d) => this.spawnsSettled(d)))
+    }
+    if (e.alive) await kill(e)
   }
 
   /** The whole tree below the root, for display. */

@@ -29,7 +29,7 @@ const WIRE: readonly KernelErrorCode[] = [
   'SPAWN_LIMIT',
   'SERVICE_EXISTS',
   'SERVICE_NOTFOUND',
-  'INIT_TIMEOUT',
+  'PROTOCOL', // 24: retired (INIT_TIMEOUT, never sent); the slot stays so GAVE_UP keeps 25
   'GAVE_UP',
 ]
 

@@ -1,84 +1,88 @@
 /**
  * The frame codec: every process-manager <-> spawnd message is one ring frame whose
- * payload starts with six int32 words, optionally followed by UTF-8 text.
+ * payload starts with a header of six int32 words, optionally followed by UTF-8 text.
  *
- *     word  request (PM -> spawnd)        reply / notification (spawnd -> PM)
- *     [0]   op                            op (REPLY or EXIT)
- *     [1]   tag (matches the reply)       tag of the request answered (0 for EXIT)
- *     [2]   process-manager token         error code (0 = OK) / how main ended (EXIT)
- *     [3]   domain id                     domain id
- *     [4]   argument (core, ...)          value (dispatcher id, exit code, count)
- *     [5]   text length in bytes          text length in bytes
+ *     word  field      request (PM -> spawnd)       reply / notification (spawnd -> PM)
+ *     [0]   op         op                           op (REPLY, EXIT or CALL)
+ *     [1]   tag        tag (matches the reply)      tag of the request answered (0 for EXIT)
+ *     [2]   aux        process-manager token        error code (0 = OK) / how main ended (EXIT)
+ *     [3]   domainId   domain id                    domain id
+ *     [4]   value      argument (core, ...)         value (dispatcher id, exit code, count)
+ *     [5]   -          text length in bytes         text length in bytes
  *     +24   text: UTF-8 (program URL and JSON argv/env, an error, a table...)
  *
  * Pure functions over a ring's typed views: a frame without text is encoded and
- * decoded with no allocation at all (the ping path). Text goes through one
- * module-level scratch buffer with TextEncoder.encodeInto, then one copy.
+ * decoded with no allocation at all (the ping path). Callers keep one FrameHeader
+ * each and refill it, so a header costs no object per frame either. The text's
+ * bytes come from the caller's own scratch buffer (sender.ts owns one per ring).
  */
 import type { SpscRing } from '../ring/spsc.js'
 
-export const HEADER_WORDS = 6
-export const HEADER_BYTES = HEADER_WORDS * 4
-export const W_OP = 0
-export const W_TAG = 1
-export const W_AUX = 2
-export const W_DOMAIN = 3
-export const W_VALUE = 4
-export const W_TEXTLEN = 5
-
-const encoder = new TextEncoder()
-const decoder = new TextDecoder()
-let scratch = new Uint8Array(4096)
-
-/** UTF-8 bytes of `text` (in the shared scratch buffer, valid until the next call). */
-export function encodeText(text: string): number {
-  // encodeInto writes at most 3 bytes per UTF-16 unit.
-  if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3 + 1024)
-  return encoder.encodeInto(text, scratch).written
+/** The five header words a frame carries besides its text length. */
+export interface FrameHeader {
+  op: number
+  tag: number
+  aux: number
+  domainId: number
+  value: number
 }
 
-/** Byte length of `text` as UTF-8, without keeping it. */
-export function utf8Length(text: string): number {
-  return encodeText(text)
+export const HEADER_WORDS = 6
+export const HEADER_BYTES = HEADER_WORDS * 4
+const W_OP = 0
+const W_TAG = 1
+const W_AUX = 2
+const W_DOMAIN = 3
+const W_VALUE = 4
+const W_TEXTLEN = 5
+
+const decoder = new TextDecoder()
+
+/** A header to refill (one per reader or writer, never one per frame). */
+export function frameHeader(): FrameHeader {
+  return { op: 0, tag: 0, aux: 0, domainId: 0, value: 0 }
 }
 
 /**
- * Reserve and fill one frame in `ring` (not yet published). `textBytes` is the
- * length returned by the last encodeText() call, or 0 for no text. Returns false
- * when the ring has no room now (the caller queues it: Barrelfish's TX_BUSY).
+ * Reserve and fill one frame in `ring` (not yet published): `h`, then the first
+ * `textBytes` bytes of `text`. Returns false when the ring has no room now (the
+ * caller queues it: Barrelfish's TX_BUSY).
  */
 export function writeFrame(
   ring: SpscRing,
-  op: number,
-  tag: number,
-  aux: number,
-  domainId: number,
-  value: number,
+  h: FrameHeader,
+  text: Uint8Array,
   textBytes: number,
 ): boolean {
   const at = ring.reserve(HEADER_BYTES + textBytes)
   if (at < 0) return false
   const w = at >> 2
   const i32 = ring.i32
-  i32[w + W_OP] = op
-  i32[w + W_TAG] = tag
-  i32[w + W_AUX] = aux
-  i32[w + W_DOMAIN] = domainId
-  i32[w + W_VALUE] = value
+  i32[w + W_OP] = h.op
+  i32[w + W_TAG] = h.tag
+  i32[w + W_AUX] = h.aux
+  i32[w + W_DOMAIN] = h.domainId
+  i32[w + W_VALUE] = h.value
   i32[w + W_TEXTLEN] = textBytes
-  if (textBytes > 0) ring.bytes.set(scratch.subarray(0, textBytes), at + HEADER_BYTES)
+  if (textBytes > 0) ring.bytes.set(text.subarray(0, textBytes), at + HEADER_BYTES)
   return true
 }
 
-/** The frame's header word `k` (W_OP...) at payload offset `at`. */
-export function word(ring: SpscRing, at: number, k: number): number {
-  return ring.i32[(at >> 2) + k]
+/** Read the header of the polled frame at payload offset `at` into `h`. */
+export function readHeader(ring: SpscRing, at: number, h: FrameHeader): void {
+  const w = at >> 2
+  const i32 = ring.i32
+  h.op = i32[w + W_OP]
+  h.tag = i32[w + W_TAG]
+  h.aux = i32[w + W_AUX]
+  h.domainId = i32[w + W_DOMAIN]
+  h.value = i32[w + W_VALUE]
 }
 
-/** The frame's text (allocates a string; cold paths only). */
-export function readText(ring: SpscRing, at: number): string {
+/** The frame's text, or null when it has none (allocates a string; cold paths only). */
+export function readText(ring: SpscRing, at: number): string | null {
   const n = ring.i32[(at >> 2) + W_TEXTLEN]
-  if (n <= 0) return ''
+  if (n <= 0) return null
   return decoder.decode(ring.bytes.subarray(at + HEADER_BYTES, at + HEADER_BYTES + n))
 }
 

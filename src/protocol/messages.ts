@@ -1,7 +1,16 @@
 /**
  * The text parts of frames: JSON shapes that cross the rings on cold paths
- * (spawning, errors, status tables). Pure functions; no threads here.
+ * (spawning, status tables, a domain's calls and their answers), typed here once
+ * for the side that writes them and the side that reads them. Errors have their
+ * own codec (error_text.ts).
  */
+import type { ErrorText } from './error_text.js'
+
+/**
+ * A domain's state in the process manager's table (Barrelfish's names): NIL is
+ * never stored, an entry exists from the confirmed spawn on.
+ */
+export type DomainState = 'RUNNING' | 'STOP_PEND' | 'STOPPED' | 'CLEANED'
 
 /** SPAWN / SPAN text: what to run and with what. */
 export interface SpawnText {
@@ -10,43 +19,13 @@ export interface SpawnText {
   env: Record<string, string>
 }
 
-/** An error as it crosses a thread boundary (Error objects do not survive JSON). */
-export interface ErrorText {
-  name: string
-  message: string
-  stack?: string
-  code?: string
-  cause?: ErrorText
-}
-
-/** One row of a spawnd's dispatcher table (STATUS reply). */
+/** One row of a spawnd's dispatcher table (its ps: the PS reply). */
 export interface PsEntry {
   /** The spawnd-local dispatcher id (from 1). */
   dispatcher: number
   domainId: number
   state: 'running' | 'stopped'
   program: string
-}
-
-export function errorToText(err: unknown, depth = 0): ErrorText {
-  if (err instanceof Error) {
-    const out: ErrorText = { name: err.name, message: err.message }
-    if (err.stack !== undefined) out.stack = err.stack
-    const code = (err as { code?: unknown }).code
-    if (typeof code === 'string') out.code = code
-    if (err.cause !== undefined && depth < 8) out.cause = errorToText(err.cause, depth + 1)
-    return out
-  }
-  return { name: 'NonError', message: String(err) }
-}
-
-/** Rebuild an Error from its text (name, message, stack and cause chain kept). */
-export function errorFromText(t: ErrorText): Error {
-  const e = new Error(t.message, t.cause ? { cause: errorFromText(t.cause) } : undefined)
-  e.name = t.name
-  if (t.stack !== undefined) e.stack = t.stack
-  if (t.code !== undefined) (e as Error & { code?: string }).code = t.code
-  return e
 }
 
 /** A handle: an index into the calling domain's handle table (like a file descriptor). */
@@ -92,7 +71,7 @@ export interface ChildInfo {
   handle: Handle | null
   domainId: number
   program: string
-  state: string
+  state: DomainState
   noreap: boolean
 }
 
@@ -100,4 +79,16 @@ export interface ChildInfo {
 export interface HandleInfo {
   handle: Handle
   domainId: number
+}
+
+/** A domain's state as another domain may read it through a handle (ctx.status). */
+export interface DomainInfo {
+  domainId: number
+  program: string
+  state: DomainState
+  cores: number[]
+  exitCode: number | null
+  reason: string | null
+  parent: number | null
+  children: number[]
 }

@@ -19,7 +19,7 @@ export const Op = {
   /** Free this core's dispatcher entry of a stopped domain. */
   CLEANUP: 5,
   /** The spawnd's dispatcher table (its `ps`). */
-  STATUS: 6,
+  PS: 6,
   /** Stop the spawnd loop; the worker ends. */
   SHUTDOWN: 7,
   /** Ask this core's dispatcher of a domain to stop gracefully (its stopSignal fires). */
@@ -56,7 +56,15 @@ export type ExitHowCode = (typeof ExitHow)[keyof typeof ExitHow]
 export const EXIT_RELEASED = 0x100
 
 /**
- * What a domain asks of the process manager (the W_VALUE word of a CALL frame).
+ * Exit statuses both sides agree on: a killed domain's (9, as in Barrelfish; the
+ * spawnd aborts a killed dispatcher's signal with it) and that of a domain whose
+ * core failed under it (134, as a process that aborted).
+ */
+export const KILLED_EXIT_CODE = 9
+export const CORE_FAILED_EXIT_CODE = 134
+
+/**
+ * What a domain asks of the process manager (the value word of a CALL frame).
  * Arguments and results are JSON text (protocol/messages.ts).
  */
 export const Call = {

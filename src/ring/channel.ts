@@ -27,6 +27,7 @@ import {
   type ReadyCheck,
 } from './doorbell.js'
 import { SpscRing } from './spsc.js'
+import { checkSpin, checkWaitMs, notBytes, refuseLength, shown } from './checks.js'
 
 export const CHANNEL_MAGIC = 0x4d4b4348 // 'MKCH'
 export const CHANNEL_VERSION = 1
@@ -110,6 +111,12 @@ export class Channel {
     if (!(sab instanceof SharedArrayBuffer)) {
       throw new KernelError('BAD_BUFFER', 'a channel lives in a SharedArrayBuffer')
     }
+    // Anything but 'a' would silently be side B: two threads on one side share a
+    // producer and corrupt its ring.
+    if (side !== 'a' && side !== 'b') {
+      throw new TypeError(`a channel side is 'a' or 'b', got ${shown(side)}`)
+    }
+    checkSpin(spin)
     if (sab.byteLength < RINGS_AT) {
       throw new KernelError('BAD_BUFFER', `a ${sab.byteLength}-byte buffer holds no channel`)
     }
@@ -196,8 +203,9 @@ export class Channel {
     this.txBell.ring()
   }
 
-  /** Copy one frame in and flush. False when the ring is full (nothing was written). */
+  /** Copy one frame (a Uint8Array) in and flush. False when the ring is full (nothing was written). */
   send(payload: Uint8Array): boolean {
+    if (!(payload instanceof Uint8Array)) notBytes(payload)
     const at = this.reserve(payload.length)
     if (at < 0) {
       // reserve() may have committed a wrap marker: the peer must see it to pass it.
@@ -243,6 +251,7 @@ export class Channel {
    * `timeoutMs`. True when readable (a closed channel with frames left is readable).
    */
   waitReadable(timeoutMs = Infinity): boolean {
+    checkWaitMs(timeoutMs)
     return this.until(this.rxBell, this.readableNow, this.readable, timeoutMs)
   }
 
@@ -251,7 +260,8 @@ export class Channel {
    * readable, false on close or timeout. Each sleep is a bounded waitAsync that
    * re-checks; a ref'd timer keeps the process alive while this waits.
    */
-  readableAsync(timeoutMs = Infinity): Promise<boolean> {
+  async readableAsync(timeoutMs = Infinity): Promise<boolean> {
+    checkWaitMs(timeoutMs)
     return this.untilAsync(this.rxBell, this.readableNow, this.readable, timeoutMs)
   }
 
@@ -260,16 +270,29 @@ export class Channel {
    * be reserved in tx (or the channel closes), at most `timeoutMs`. True when it can.
    */
   waitWritable(length: number, timeoutMs = Infinity): boolean {
+    this.checkWritable(length, timeoutMs)
     this.writableNeed = length
     this.flush()
     return this.until(this.txRoomBell, this.writableNow, this.writable, timeoutMs)
   }
 
-  /** Async counterpart of waitWritable. */
-  writableAsync(length: number, timeoutMs = Infinity): Promise<boolean> {
+  /** Async counterpart of waitWritable (bad arguments reject). */
+  async writableAsync(length: number, timeoutMs = Infinity): Promise<boolean> {
+    this.checkWritable(length, timeoutMs)
     this.writableNeed = length
     this.flush()
     return this.untilAsync(this.txRoomBell, this.writableNow, this.writable, timeoutMs)
+  }
+
+  /**
+   * A length no frame can have would never become writable: refuse it (as reserve()
+   * does) instead of waiting out the whole timeout, or for ever.
+   */
+  private checkWritable(length: number, timeoutMs: number): void {
+    if (length >>> 0 !== length || length > this.tx.maxPayload) {
+      refuseLength(length, this.tx.capacity, this.tx.maxPayload)
+    }
+    checkWaitMs(timeoutMs)
   }
 
   /** Sleep on `bell` until `outcome` decides (true/false), at most `timeoutMs`; false on timeout. */

@@ -18,6 +18,9 @@
  * the sleeper, bumps seq and notifies; a sleeper not yet in wait() then finds
  * seq != s and returns at once. Several sleepers (MPMC consumers) are all woken.
  */
+import { KernelError } from '../errors.js'
+import { checkSpin, checkWaitMs } from './checks.js'
+
 export const DOORBELL_BYTES = 64
 const SEQ = 0
 const SLEEPERS = 1
@@ -54,7 +57,16 @@ export class Doorbell {
   private readonly word: Int32Array
 
   constructor(sab: SharedArrayBuffer, byteOffset = 0) {
-    if (byteOffset % 4 !== 0 || byteOffset + DOORBELL_BYTES > sab.byteLength) {
+    // A futex word in unshared memory can never be notified from another thread: every
+    // wait on it would sleep out its whole timeout.
+    if (!(sab instanceof SharedArrayBuffer)) {
+      throw new KernelError('BAD_BUFFER', 'a doorbell lives in a SharedArrayBuffer')
+    }
+    if (
+      !(byteOffset >= 0) ||
+      byteOffset % 4 !== 0 ||
+      byteOffset + DOORBELL_BYTES > sab.byteLength
+    ) {
       throw new RangeError(`a doorbell needs ${DOORBELL_BYTES} bytes at a 4-aligned offset`)
     }
     this.buffer = sab
@@ -79,6 +91,15 @@ export class Doorbell {
     return Atomics.load(this.word, SLEEPERS) !== 0
   }
 
+  /** The arguments of a wait, checked before it announces anything (cheap compares). */
+  private checkWait(ready: ReadyCheck, spin: number, timeoutMs: number): void {
+    if (typeof ready !== 'function') {
+      throw new TypeError(`ready must be a function returning a boolean, got ${typeof ready}`)
+    }
+    checkSpin(spin)
+    checkWaitMs(timeoutMs)
+  }
+
   /**
    * The first half of every wait: spin, then read seq and announce sleep, then
    * re-check (the order the no-lost-wake-up argument above needs). Returns READY
@@ -89,7 +110,16 @@ export class Doorbell {
     for (let i = 0; i < spin; i++) if (ready()) return READY
     const s = Atomics.load(this.word, SEQ)
     Atomics.add(this.word, SLEEPERS, 1)
-    if (ready()) {
+    let now: boolean
+    try {
+      now = ready()
+    } catch (err) {
+      // A throwing check must not leave this thread counted as asleep: every later
+      // ring() would then pay for a notify nobody needs.
+      Atomics.sub(this.word, SLEEPERS, 1)
+      throw err
+    }
+    if (now) {
       Atomics.sub(this.word, SLEEPERS, 1)
       return READY
     }
@@ -104,6 +134,7 @@ export class Doorbell {
    * loop, so the rule is ours to keep.
    */
   waitSync(ready: ReadyCheck, spin = DEFAULT_SPIN, timeoutMs = Infinity): boolean {
+    this.checkWait(ready, spin, timeoutMs)
     const s = this.announce(ready, spin)
     if (s === READY) return true
     Atomics.wait(this.word, SEQ, s, timeoutMs)
@@ -123,6 +154,7 @@ export class Doorbell {
     spin = DEFAULT_SPIN,
     timeoutMs = DEFAULT_ASYNC_TIMEOUT_MS,
   ): Promise<boolean> {
+    this.checkWait(ready, spin, timeoutMs)
     const s = this.announce(ready, spin)
     if (s === READY) return true
     const r = Atomics.waitAsync(this.word, SEQ, s, timeoutMs)

@@ -21,9 +21,19 @@
  * seq after the plain payload writes (release), read by Atomics.load before the
  * plain payload reads (acquire). Per-producer order is kept because one producer's
  * claims are taken in increasing position.
+ *
+ * Each instance holds at most one claimed and one polled slot, and remembers which:
+ * commit() without a claim, release() without a poll, or a second claim (poll) before
+ * the first is committed (released) is refused with RING_MISUSE. Unchecked, each of
+ * them stores a sequence number into a slot that is not this instance's turn: a
+ * phantom frame, a frame lost, or a slot whose seq runs ahead of its position counter,
+ * where claim()/poll() would retry for ever. As a second line, claim() and poll()
+ * refuse such a slot (BAD_BUFFER) instead of retrying: seq > p with the counter still
+ * at p can only come from a store out of protocol, since the CAS moves the counter
+ * past p before anyone stores a seq beyond p.
  */
 import { KernelError } from '../errors.js'
-import { checkCapacity } from './spsc.js'
+import { checkCapacity, notBytes, shown } from './checks.js'
 
 export const MPMC_MAGIC = 0x4d4b4d50 // 'MKMP'
 export const MPMC_VERSION = 1
@@ -61,9 +71,12 @@ export class MpmcRing {
   }
 
   static init(sab: SharedArrayBuffer, byteOffset: number, opts: MpmcOptions): MpmcRing {
+    if (!(sab instanceof SharedArrayBuffer)) {
+      throw new KernelError('BAD_BUFFER', 'an MPMC ring lives in a SharedArrayBuffer')
+    }
     const slotBytes = opts.slotBytes ?? 64
     const need = MpmcRing.byteLength(opts.slots, slotBytes)
-    if (byteOffset % 64 !== 0 || byteOffset + need > sab.byteLength) {
+    if (!(byteOffset >= 0) || byteOffset % 64 !== 0 || byteOffset + need > sab.byteLength) {
       throw new RangeError(`an MPMC ring of this shape needs ${need} bytes at a 64-aligned offset`)
     }
     const all = new Int32Array(sab, byteOffset, need >> 2)
@@ -103,14 +116,21 @@ export class MpmcRing {
   declare private readonly ctrl: Int32Array
   declare private readonly mask: number
   declare private readonly stride: number
-  private claimed = 0
-  private polled = 0
+  // What this instance holds (numbers from the start, so the checks are smi compares):
+  /** Word index of the slot claimed and not yet committed; -1 when none. */
+  private claimedAt = -1
+  /** The seq commit() stores there: the claimed position + 1. */
+  private commitSeq = 0
+  /** Word index of the slot polled and not yet released; -1 when none. */
+  private polledAt = -1
+  /** The seq release() stores there: the polled position + slots (the next lap's). */
+  private releaseSeq = 0
 
   constructor(sab: SharedArrayBuffer, byteOffset = 0) {
     if (!(sab instanceof SharedArrayBuffer)) {
       throw new KernelError('BAD_BUFFER', 'an MPMC ring lives in a SharedArrayBuffer')
     }
-    if (byteOffset % 64 !== 0 || byteOffset + HEADER_BYTES > sab.byteLength) {
+    if (!(byteOffset >= 0) || byteOffset % 64 !== 0 || byteOffset + HEADER_BYTES > sab.byteLength) {
       throw new KernelError('BAD_BUFFER', `no MPMC header fits at offset ${byteOffset}`)
     }
     const ctrl = new Int32Array(sab, byteOffset, HEADER_BYTES >> 2)
@@ -151,7 +171,9 @@ export class MpmcRing {
   /**
    * Producer: claim a slot for a frame of `length` bytes. Returns the payload
    * offset in `bytes`, or -1 when the ring is full. Fill it, then commit().
-   * A thread holds at most one claimed slot at a time.
+   * An instance holds at most one claimed slot: claiming again before commit()
+   * throws RING_MISUSE (the first slot would never be published, and every consumer
+   * would wait at its position for ever).
    */
   claim(length: number): number {
     if (!(length >= 0 && length <= this.maxPayload) || (length | 0) !== length) {
@@ -161,8 +183,9 @@ export class MpmcRing {
           `a ${length}-byte frame does not fit a ${this.slotBytes}-byte slot (max payload ${this.maxPayload})`,
         )
       }
-      throw new RangeError(`frame length must be a non-negative integer, got ${length}`)
+      throw new RangeError(`frame length must be a non-negative integer, got ${shown(length)}`)
     }
+    if (this.claimedAt >= 0) this.misuse('claim() again before commit() of the slot it holds')
     const i32 = this.i32
     let pos = Atomics.load(this.ctrl, ENQ)
     for (;;) {
@@ -172,7 +195,8 @@ export class MpmcRing {
         const seen = Atomics.compareExchange(this.ctrl, ENQ, pos, (pos + 1) | 0)
         if (seen === pos) {
           i32[w + 1] = length
-          this.claimed = pos
+          this.claimedAt = w
+          this.commitSeq = (pos + 1) | 0
           return (w << 2) + SLOT_HEADER_BYTES
         }
         this.casRetries++
@@ -181,19 +205,26 @@ export class MpmcRing {
         this.fullSpins++
         return -1
       } else {
-        pos = Atomics.load(this.ctrl, ENQ)
+        // Another producer took pos: the counter has moved on, unless a seq was stored
+        // out of protocol (then retrying would spin for ever).
+        const next = Atomics.load(this.ctrl, ENQ)
+        if (next === pos) this.corrupt('enqueue', pos, dif)
+        pos = next
       }
     }
   }
 
-  /** Producer: publish the claimed slot to consumers. */
+  /** Producer: publish the claimed slot to consumers. RING_MISUSE when none is held. */
   commit(): void {
-    const pos = this.claimed
-    Atomics.store(this.i32, (pos & this.mask) * this.stride, (pos + 1) | 0)
+    const w = this.claimedAt
+    if (w < 0) this.misuse('commit() without a claimed slot (claim() first, commit once)')
+    this.claimedAt = -1
+    Atomics.store(this.i32, w, this.commitSeq)
   }
 
-  /** Copy `payload` in as one frame. False when full. */
+  /** Copy `payload` (a Uint8Array) in as one frame. False when full. */
   tryPush(payload: Uint8Array): boolean {
+    if (!(payload instanceof Uint8Array)) notBytes(payload)
     const at = this.claim(payload.length)
     if (at < 0) return false
     this.bytes.set(payload, at)
@@ -203,9 +234,12 @@ export class MpmcRing {
 
   /**
    * Consumer: take the next frame. Returns its payload offset and sets frameLength,
-   * or -1 when empty. The slot stays yours, zero-copy, until release().
+   * or -1 when empty. The slot stays yours, zero-copy, until release(); polling
+   * again before that throws RING_MISUSE (the held slot would never go back to
+   * producers, and the ring would fill up for good one lap later).
    */
   poll(): number {
+    if (this.polledAt >= 0) this.misuse('poll() again before release() of the slot it holds')
     const i32 = this.i32
     let pos = Atomics.load(this.ctrl, DEQ)
     for (;;) {
@@ -215,7 +249,8 @@ export class MpmcRing {
         const seen = Atomics.compareExchange(this.ctrl, DEQ, pos, (pos + 1) | 0)
         if (seen === pos) {
           this.frameLength = i32[w + 1]
-          this.polled = pos
+          this.polledAt = w
+          this.releaseSeq = (pos + this.slots) | 0
           return (w << 2) + SLOT_HEADER_BYTES
         }
         this.casRetries++
@@ -224,15 +259,52 @@ export class MpmcRing {
         this.emptySpins++
         return -1
       } else {
-        pos = Atomics.load(this.ctrl, DEQ)
+        const next = Atomics.load(this.ctrl, DEQ)
+        if (next === pos) this.corrupt('dequeue', pos, dif)
+        pos = next
       }
     }
   }
 
-  /** Consumer: hand the polled slot back to producers of the next lap. */
+  /** Consumer: hand the polled slot back to producers of the next lap. RING_MISUSE when none is held. */
   release(): void {
-    const pos = this.polled
-    Atomics.store(this.i32, (pos & this.mask) * this.stride, (pos + this.slots) | 0)
+    const w = this.polledAt
+    if (w < 0) this.misuse('release() without a polled slot (poll() first, release once)')
+    this.polledAt = -1
+    Atomics.store(this.i32, w, this.releaseSeq)
+  }
+
+  /**
+   * True when claim() can make progress now, without claiming: the slot at the
+   * enqueue position is free, or a faster producer already took it (claim() then
+   * moves on). A racy snapshot, for the ready check of a producer's Doorbell wait.
+   */
+  canClaim(): boolean {
+    const pos = Atomics.load(this.ctrl, ENQ)
+    return ((Atomics.load(this.i32, (pos & this.mask) * this.stride) - pos) | 0) >= 0
+  }
+
+  /**
+   * True when poll() would find nothing now, without polling: the slot at the
+   * dequeue position holds no committed frame (and no faster consumer took it).
+   * A racy snapshot; `!isEmpty()` is the ready check of a consumer's Doorbell wait.
+   */
+  isEmpty(): boolean {
+    const pos = Atomics.load(this.ctrl, DEQ)
+    const seq = Atomics.load(this.i32, (pos & this.mask) * this.stride)
+    return ((seq - ((pos + 1) | 0)) | 0) < 0
+  }
+
+  private misuse(what: string): never {
+    throw new KernelError('RING_MISUSE', `MpmcRing: ${what}`)
+  }
+
+  private corrupt(counter: string, pos: number, dif: number): never {
+    throw new KernelError(
+      'BAD_BUFFER',
+      `MPMC slot ${pos & this.mask} has a sequence ${dif} ahead of the ${counter} position ${pos}: ` +
+        'a sequence word was stored out of protocol (the ring is corrupt)',
+    )
   }
 
   /** Copy the next frame out (allocates; for tests and cold paths). Null when empty. */

@@ -31,6 +31,7 @@
  * the head hands released bytes back to the producer.
  */
 import { KernelError } from '../errors.js'
+import { checkCapacity, notBytes, refuseLength } from './checks.js'
 
 export const RING_MAGIC = 0x4d4b5247 // 'MKRG'
 export const RING_VERSION = 1
@@ -54,15 +55,6 @@ export function frameBytes(payloadLength: number): number {
   return (payloadLength + FRAME_HEADER_BYTES + 7) & ~7
 }
 
-export function checkCapacity(capacity: number, what = 'ring capacity'): void {
-  if (!Number.isInteger(capacity) || capacity <= 0) {
-    throw new RangeError(`${what} must be a positive integer, got ${capacity}`)
-  }
-  if ((capacity & (capacity - 1)) !== 0) {
-    throw new RangeError(`${what} must be a power of two, got ${capacity}`)
-  }
-}
-
 export class SpscRing {
   /** Bytes a ring of `capacity` data bytes needs in a buffer. */
   static byteLength(capacity: number): number {
@@ -81,8 +73,11 @@ export class SpscRing {
 
   /** Lay out an empty ring at `byteOffset` of `sab` (the caller owns that region). */
   static init(sab: SharedArrayBuffer, byteOffset: number, capacity: number): SpscRing {
+    if (!(sab instanceof SharedArrayBuffer)) {
+      throw new KernelError('BAD_BUFFER', 'a ring lives in a SharedArrayBuffer')
+    }
     const need = SpscRing.byteLength(capacity)
-    if (byteOffset % 64 !== 0 || byteOffset + need > sab.byteLength) {
+    if (!(byteOffset >= 0) || byteOffset % 64 !== 0 || byteOffset + need > sab.byteLength) {
       throw new RangeError(`a ring of ${capacity} bytes needs ${need} bytes at a 64-aligned offset`)
     }
     const hdr = new Int32Array(sab, byteOffset, HEADER_BYTES >> 2)
@@ -130,7 +125,7 @@ export class SpscRing {
     if (!(sab instanceof SharedArrayBuffer)) {
       throw new KernelError('BAD_BUFFER', 'a ring lives in a SharedArrayBuffer')
     }
-    if (byteOffset % 64 !== 0 || byteOffset + HEADER_BYTES > sab.byteLength) {
+    if (!(byteOffset >= 0) || byteOffset % 64 !== 0 || byteOffset + HEADER_BYTES > sab.byteLength) {
       throw new KernelError('BAD_BUFFER', `no ring header fits at offset ${byteOffset}`)
     }
     const ctrl = new Int32Array(sab, byteOffset, HEADER_BYTES >> 2)
@@ -258,13 +253,7 @@ export class SpscRing {
   }
 
   private refuseLength(length: number): never {
-    if (Number.isInteger(length) && length > this.maxPayload) {
-      throw new KernelError(
-        'FRAME_TOO_LARGE',
-        `a ${length}-byte frame can never fit a ring of ${this.capacity} bytes (max payload ${this.maxPayload})`,
-      )
-    }
-    throw new RangeError(`frame length must be a non-negative integer, got ${length}`)
+    refuseLength(length, this.capacity, this.maxPayload)
   }
 
   private hasRoom(tail: number, need: number): boolean {
@@ -278,8 +267,9 @@ export class SpscRing {
     Atomics.store(this.ctrl, TAIL, this.localTail)
   }
 
-  /** Copy `payload` in as one frame and publish it. False when the ring is full. */
+  /** Copy `payload` (a Uint8Array) in as one frame and publish it. False when the ring is full. */
   tryPush(payload: Uint8Array): boolean {
+    if (!(payload instanceof Uint8Array)) notBytes(payload)
     const at = this.reserve(payload.length)
     if (at < 0) {
       // reserve() may have committed a wrap marker: publish it, or the consumer never

@@ -6,6 +6,7 @@
  *    restarts within `withinMs` and the supervisor gives up and reports.
  * A run that stayed up for `healthyMs` resets the backoff to its first step.
  */
+import { Fifo } from '../fifo.js'
 
 /** MINIX RS's schedule, in supervisor periods. */
 export const MINIX_BACKOFF: readonly number[] = [0, 2, 4, 8, 16, 30]
@@ -31,7 +32,8 @@ export class RestartPacer {
   private readonly healthyMs: number
   private readonly periodMs: number
   private attempt = 0
-  private readonly history: number[] = []
+  /** Times of the restarts within the intensity window, oldest first. */
+  private readonly history = new Fifo<number>()
 
   constructor(periodMs: number, limits: RestartLimits = {}) {
     this.periodMs = periodMs
@@ -51,7 +53,8 @@ export class RestartPacer {
   /** A failure happened after a run of `ranMs`: restart after a delay, or give up. */
   failed(now: number, ranMs: number): Verdict {
     if (ranMs >= this.healthyMs) this.attempt = 0
-    while (this.history.length > 0 && now - this.history[0] > this.withinMs) this.history.shift()
+    while (this.history.length > 0 && now - this.history.peek()! > this.withinMs)
+      this.history.shift()
     if (this.history.length >= this.maxRestarts)
       return { giveUp: true, restarts: this.history.length }
     this.history.push(now)
@@ -63,6 +66,6 @@ export class RestartPacer {
   /** An explicit restart (rt.services.restart): start afresh. */
   reset(): void {
     this.attempt = 0
-    this.history.length = 0
+    this.history.clear()
   }
 }

@@ -8,9 +8,9 @@
  * spawnd is started on the same core number, paced by the backoff and intensity
  * limits, and the core is given up on past them.
  */
-import type { Runtime } from '../kernel/runtime.js'
-import type { RuntimeEvent } from '../kernel/events.js'
+import type { KernelEvent } from '../kernel/events.js'
 import { RestartPacer, type RestartLimits } from './backoff.js'
+import type { SupervisorHost } from './host.js'
 
 interface CoreWatch {
   pinging: boolean
@@ -20,17 +20,16 @@ interface CoreWatch {
   /** A fresh spawnd is starting and has not answered its first ping: not judged yet. */
   booting: boolean
   gaveUp: boolean
-  restarts: number
 }
 
 export class CoreMonitor {
   private readonly watches: CoreWatch[] = []
   private readonly tick: NodeJS.Timeout
   private stopped = false
-  private readonly onFailed: (ev: RuntimeEvent) => void
+  private readonly onFailed: (ev: KernelEvent) => void
 
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: SupervisorHost,
     private readonly periodMs: number,
     limits: RestartLimits,
   ) {
@@ -42,7 +41,6 @@ export class CoreMonitor {
         timer: null,
         booting: false,
         gaveUp: false,
-        restarts: 0,
       })
     }
     this.onFailed = (ev) => {
@@ -115,7 +113,6 @@ export class CoreMonitor {
         () => {
           w.booting = false
           w.upSince = Date.now()
-          w.restarts++
           this.rt.events.publish({ type: 'core-restarted', core, attempt: v.attempt })
         },
         () => {
@@ -125,11 +122,6 @@ export class CoreMonitor {
         },
       )
     }, v.delayMs)
-  }
-
-  /** Restarts of `core` so far. */
-  restartsOf(core: number): number {
-    return this.watches[core]?.restarts ?? 0
   }
 
   stop(): void {

@@ -1,12 +1,12 @@
 /**
- * The reincarnation server, attached to a booted kernel runtime: core heartbeats
- * and restarts (core_monitor.ts) and the labelled services table (services.ts).
- * It sits above the kernel: the kernel knows nothing of it; this module adds
- * `rt.services` to the Runtime type by module augmentation.
+ * The reincarnation server: core heartbeats and restarts (core_monitor.ts) and the
+ * labelled services table (services.ts). It sits above the kernel and reaches it
+ * only through the SupervisorHost the boot path hands it; the kernel knows
+ * nothing of it.
  */
-import type { Runtime } from '../kernel/runtime.js'
 import type { RestartLimits } from './backoff.js'
 import { CoreMonitor } from './core_monitor.js'
+import type { SupervisorHost } from './host.js'
 import { Services } from './services.js'
 
 export interface SupervisorOptions {
@@ -18,28 +18,29 @@ export interface SupervisorOptions {
   superviseCores?: boolean
 }
 
-declare module '../kernel/runtime.js' {
-  interface Runtime {
-    /** The reincarnation server's table of labelled, supervised services. */
-    readonly services: Services
+export class Supervisor {
+  /** The table of labelled, supervised services (rt.services). */
+  readonly services: Services
+  private readonly monitor: CoreMonitor | null
+
+  constructor(host: SupervisorHost, opts: SupervisorOptions = {}) {
+    const periodMs = opts.periodMs ?? 500
+    if (!(typeof periodMs === 'number' && periodMs > 0))
+      throw new RangeError('periodMs must be positive')
+    this.services = new Services(host, periodMs)
+    this.monitor =
+      opts.superviseCores === false ? null : new CoreMonitor(host, periodMs, opts.coreRestart ?? {})
+  }
+
+  /** Shutdown, OTP's order: the monitor stops, then services in reverse start order. */
+  async stop(): Promise<void> {
+    this.monitor?.stop()
+    await this.services.stopAll()
   }
 }
 
-export function attachSupervisor(rt: Runtime, opts: SupervisorOptions = {}): void {
-  const periodMs = opts.periodMs ?? 500
-  if (!(typeof periodMs === 'number' && periodMs > 0))
-    throw new RangeError('periodMs must be positive')
-  const services = new Services(rt, periodMs)
-  const monitor =
-    opts.superviseCores === false ? null : new CoreMonitor(rt, periodMs, opts.coreRestart ?? {})
-  Object.defineProperty(rt, 'services', { value: services, enumerable: true })
-  // OTP's shutdown order: services first (reverse start order), then the monitor.
-  rt.onShutdown(async () => {
-    monitor?.stop()
-    await services.stopAll()
-  })
-}
-
+export type { SupervisorHost } from './host.js'
+export type { SupervisorEvent } from './events.js'
 export {
   Services,
   type ServiceOptions,

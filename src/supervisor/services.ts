@@ -20,8 +20,9 @@
 import { KernelError } from '../errors.js'
 import type { DomainCap } from '../kernel/cap.js'
 import type { WaitResult } from '../kernel/domain_table.js'
-import { programUrl, type Runtime } from '../kernel/runtime.js'
-import type { RuntimeEvent } from '../kernel/events.js'
+import { programUrl } from '../kernel/args.js'
+import type { KernelEvent } from '../kernel/events.js'
+import type { SupervisorHost } from './host.js'
 import { Service, type ServiceInfo, type ServiceOptions } from './service.js'
 
 export class Services {
@@ -30,14 +31,14 @@ export class Services {
   private order: string[] = []
   /** Incarnations waiting for their ctx.ready(), by domain id: one 'ready' listener for all. */
   private readonly readyWaiters = new Map<number, () => void>()
-  private readonly onReady = (ev: RuntimeEvent): void => {
+  private readonly onReady = (ev: KernelEvent): void => {
     if (ev.type === 'ready') this.readyWaiters.get(ev.domainId)?.()
   }
   private readonly beatTimer: NodeJS.Timeout
   private stopped = false
 
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: SupervisorHost,
     private readonly periodMs: number,
   ) {
     rt.events.on('ready', this.onReady)

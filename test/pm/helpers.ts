@@ -107,6 +107,7 @@ export async function expectQueuesAtRest(rt: Runtime): Promise<void> {
     expect(s.sendQueue, `core ${s.core} send queue`).toBe(0)
     expect(s.receiveQueue, `core ${s.core} receive queue`).toBe(0)
     expect(s.replies, `core ${s.core} replies`).toBe(s.requests)
+    expect(s.strayReplies, `core ${s.core} stray replies`).toBe(0)
   }
 }
 

@@ -47,6 +47,37 @@ describe('MpmcRing', () => {
     expect(prod.size()).toBe(0)
   })
 
+  it('canClaim() and isEmpty() answer without claiming or polling anything', () => {
+    const { prod, cons } = pair(2, 16)
+    const look = (): [boolean, boolean] => [prod.canClaim(), cons.isEmpty()]
+    const counters = (): number[] => [prod.size(), prod.casRetries, cons.casRetries]
+    expect(look()).toEqual([true, true])
+    const at = prod.claim(1)
+    prod.bytes[at] = 5
+    // Claimed, not committed: no frame for consumers yet, one slot left for producers.
+    expect(look()).toEqual([true, true])
+    prod.commit()
+    expect(look()).toEqual([true, false])
+    expect(prod.tryPush(Uint8Array.of(6))).toBe(true)
+    expect(look()).toEqual([false, false])
+    // Asking many times changes nothing: same counters, same offsets afterwards.
+    const before = counters()
+    for (let i = 0; i < 100; i++) look()
+    expect(counters()).toEqual(before)
+    expect(prod.claim(0)).toBe(-1)
+    const got = cons.poll()
+    expect(got).toBe(at)
+    // Polled, not released: the slot is still not the producers'.
+    expect(look()).toEqual([false, false])
+    cons.release()
+    expect(look()).toEqual([true, false])
+    expect(Array.from(cons.tryPop() ?? [])).toEqual([6])
+    expect(look()).toEqual([true, true])
+    // Both hold on an instance that claimed and polled nothing (no per-instance state).
+    const third = new MpmcRing(prod.buffer)
+    expect([third.canClaim(), third.isEmpty()]).toEqual([true, true])
+  })
+
   it('keeps FIFO order and bytes over many laps', () => {
     const { prod, cons } = pair(4, 24)
     let next = 0

@@ -106,12 +106,19 @@ describe('MpmcRing against a model queue', () => {
           // Producer and consumer objects over the same bytes, as two threads.
           const prod = MpmcRing.create({ slots, slotBytes })
           const cons = new MpmcRing(prod.buffer)
+          // A second consumer for the visibility probe: cons may hold a polled slot, and
+          // an instance that holds one may not poll again (RING_MISUSE).
+          const probe = new MpmcRing(prod.buffer)
           const m = new MpmcModel(slots)
           let heldAt = -1
           let heldPayload: Uint8Array | null = null
           let tag = 0
           const fold = (n: number): number => n % (prod.maxPayload + 1)
           const claim = (len: number): number => {
+            // The non-claiming check agrees with the model, and with claim() itself.
+            if (prod.canClaim() !== m.canClaim()) {
+              throw new Error(`canClaim() = ${prod.canClaim()}, the model says ${m.canClaim()}`)
+            }
             const at = prod.claim(len)
             if (at < 0 === m.canClaim()) {
               throw new Error(`claim(${len}) = ${at} but the model says canClaim ${m.canClaim()}`)
@@ -128,6 +135,9 @@ describe('MpmcRing against a model queue', () => {
             m.held = false
           }
           const pollOne = (): Uint8Array | null => {
+            if (cons.isEmpty() !== (m.queue.length === 0)) {
+              throw new Error(`isEmpty() = ${cons.isEmpty()}, the model holds ${m.queue.length}`)
+            }
             const at = cons.poll()
             const want = m.queue.shift()
             if (want === undefined) {
@@ -164,7 +174,7 @@ describe('MpmcRing against a model queue', () => {
               const at = claim(payload.length)
               if (at < 0) continue
               prod.bytes.set(payload, at)
-              if (m.queue.length === 0 && cons.poll() !== -1) {
+              if (m.queue.length === 0 && probe.poll() !== -1) {
                 throw new Error('an uncommitted frame was visible')
               }
               prod.commit()

@@ -1,5 +1,5 @@
 /**
- * The main thread's side of the hot path (see runtime.ts for the picture):
+ * The main thread's side of the hot path, for every spawnd link at once:
  *
  *  - requests are written into rings as they are made and published once per
  *    synchronous batch (a microtask), after which the main thread polls every reply
@@ -10,11 +10,23 @@
  *    wake-up, yielding to the event loop between busy batches so timers and I/O of
  *    the embedding server keep running.
  *
+ *   caller -> SpawndLink.request -> sender -> request ring ...flush (microtask)... spawnd
+ *   caller <- handler <- receive queue <- drain <- reply ring <- spawnd (rings mainBell)
+ *
  * The main thread never blocks in Atomics.wait; every spin is time-bounded.
  */
 import type { Doorbell } from '../ring/doorbell.js'
-import type { SpawndLinks } from './spawnd_links.js'
-import { immediate, noop } from './util.js'
+import type { SpawndLink } from './spawnd_link.js'
+import { immediate, noop } from './timers.js'
+
+/** What the pump drives: the links (links.ts). */
+export interface PumpedLinks {
+  readonly spawnds: readonly SpawndLink[]
+  /** Handle every frame in one reply ring; returns how many. */
+  drain(s: SpawndLink): number
+  /** Requests not yet answered on every core. */
+  outstanding(): number
+}
 
 /**
  * Longest the pump spins for replies within one event-loop turn, ms. Past it the
@@ -33,7 +45,7 @@ export class Pump {
   private readonly anyReply: () => boolean
 
   constructor(
-    private readonly links: SpawndLinks,
+    private readonly links: PumpedLinks,
     private readonly mainBell: Doorbell,
     private readonly hotSpinMs: number,
   ) {

@@ -49,6 +49,14 @@ export class ReceiveQueue {
     return h
   }
 
+  /** Withdraw the client just parked under `tag`: its request was refused before it left. */
+  cancel(tag: number): void {
+    if (this.handlers[tag] === null) return
+    this.handlers[tag] = null
+    this.free.push(tag)
+    this.inUse--
+  }
+
   /** Remove and return every pending client (core failure, shutdown). */
   takeAll(): ReplyHandler[] {
     const out: ReplyHandler[] = []

@@ -1,0 +1,57 @@
+/**
+ * What the domain side (the process manager) needs of the wire to the cores, and
+ * what the wire hands back to it. The rings to local spawnds (links.ts) are one
+ * transport; remote cores over NATS would be another, implementing the same
+ * interface beside them. Nothing here knows what a domain is: a request is an
+ * opcode, a domain id, an argument and a text, answered exactly once.
+ */
+import type { KernelError } from '../errors.js'
+import type { ReplyHandler } from './receive_queue.js'
+
+export type { ReplyHandler } from './receive_queue.js'
+
+/** Reply codes for requests that never reached a live spawnd (below every wire code). */
+export const ERR_CORE_FAILED = -1
+export const ERR_SHUTDOWN = -2
+
+/** The process manager's view of its cores. */
+export interface CoreLinks {
+  /** Number of cores, up or not (numbered 0..cores-1). */
+  readonly cores: number
+  /** `core` if it names a core; INVALID_SPAWND otherwise. */
+  check(core: unknown): number
+  /** True while `core` serves requests. */
+  isUp(core: number): boolean
+  /** Round-robin over the cores that are up; INVALID_SPAWND when none is. */
+  pickCore(): number
+  /**
+   * Queue a request for `core`. `h` is called exactly once: with the reply, or with
+   * ERR_CORE_FAILED / ERR_SHUTDOWN (asynchronously) when the core cannot answer.
+   * Throws FRAME_TOO_LARGE, and queues nothing, for a request that can never fit.
+   */
+  request(
+    core: number,
+    op: number,
+    domainId: number,
+    arg: number,
+    text: string | null,
+    h: ReplyHandler,
+  ): void
+  /** Answer a CALL that came from `core` (a RESULT frame); dropped if the core is not up. */
+  answer(core: number, tag: number, callerId: number, err: number, text: string | null): void
+  /** The KernelError a failed reply stands for (`what` names the request). */
+  replyError(err: number, text: string | null, what: string, core: number): KernelError
+}
+
+/** Where the frames no request asked for go: wired once, by the boot path. */
+export interface LinkHandlers {
+  /** EXIT: a dispatcher's main ended on `core` (`how`: ExitHow, maybe | EXIT_RELEASED). */
+  exit(core: number, domainId: number, how: number, code: number, text: string | null): void
+  /** CALL: a domain on `core` asks the process manager something (answer with answer()). */
+  call(core: number, tag: number, callerId: number, op: number, text: string | null): void
+  /**
+   * `core` went down (failed: its worker died or hung; down: shutdown). Every
+   * request queued for it has been answered ERR_CORE_FAILED / ERR_SHUTDOWN first.
+   */
+  coreDown(core: number, health: 'failed' | 'down', why: string): void
+}

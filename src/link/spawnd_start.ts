@@ -1,0 +1,47 @@
+/**
+ * Starting a spawnd: a fresh channel, and a worker running workers/spawnd.ts handed
+ * its typed boot data. The only code that makes spawnd workers.
+ */
+import { Worker } from 'node:worker_threads'
+import { Channel } from '../ring/channel.js'
+import { workerUrl, type SpawndBoot } from '../protocol/spawnd_boot.js'
+import { SpawndLink } from './spawnd_link.js'
+
+/** How the spawnds and their channels are made. */
+export interface LinkConfig {
+  /** Bytes of each request ring (process manager -> spawnd), a power of two. */
+  ringCapacity: number
+  /** Bytes of each reply ring (spawnd -> process manager), a power of two. */
+  replyRingCapacity: number
+  /** Dispatcher table size of each spawnd (its ps table). */
+  maxDispatchers: number
+  /** Doorbell spin iterations before sleeping, on both sides. */
+  spin: number
+  /** How long the main thread polls for replies after publishing requests. */
+  hotSpinMicros: number
+}
+
+/** Start `core`'s spawnd; `bell` is the process manager's doorbell, `token` its secret. */
+export function startSpawnd(
+  core: number,
+  config: LinkConfig,
+  bell: SharedArrayBuffer,
+  token: number,
+): SpawndLink {
+  const chan = Channel.create({
+    capacity: config.ringCapacity,
+    replyCapacity: config.replyRingCapacity,
+    spin: config.spin,
+  })
+  const workerData: SpawndBoot = {
+    core,
+    channel: chan.buffer,
+    mainBell: bell,
+    mainBellOffset: 0,
+    token,
+    maxDispatchers: config.maxDispatchers,
+    spin: config.spin,
+  }
+  const worker = new Worker(workerUrl('spawnd'), { workerData, name: `spawnd-${core}` })
+  return new SpawndLink(core, chan, worker, token)
+}

@@ -1,0 +1,30 @@
+/**
+ * How a spawnd is started: the worker entry point and the boot data it is handed
+ * (its workerData), typed once for the boot path that sends it and the spawnd
+ * that reads it.
+ */
+
+/** What the process manager hands a new spawnd (workerData). */
+export interface SpawndBoot {
+  core: number
+  /** The channel's buffer (Channel.create on the main thread, Channel.attach in the worker). */
+  channel: SharedArrayBuffer
+  /** The process manager's doorbell, shared by every spawnd: rung after each publish. */
+  mainBell: SharedArrayBuffer
+  mainBellOffset: number
+  /** The process manager's secret: a request without it is refused (NOT_PROC_MNGR). */
+  token: number
+  maxDispatchers: number
+  spin: number
+}
+
+/** The worker entry points of the package's top-level `workers/` folder. */
+export type WorkerEntry = 'spawnd'
+
+/**
+ * The URL of a worker entry point. The published layout puts this file at
+ * dist/src/protocol/ and the workers at dist/workers/: the one place that knows it.
+ */
+export function workerUrl(entry: WorkerEntry): URL {
+  return new URL(`../../workers/${entry}.js`, import.meta.url)
+}

@@ -1,0 +1,153 @@
+/**
+ * Runtime: the public face of multikernel, exactly the members the README
+ * documents ("The runtime API"). Each forwards to the kernel (kernel/kernel.ts),
+ * which checks arguments where requests enter; `services` is the supervisor's
+ * table. boot.ts assembles it.
+ */
+import type { Worker } from 'node:worker_threads'
+import type { Kernel, KillOptions, SpawnOptions, WaitOptions } from '../kernel/kernel.js'
+import type { DomainCap } from '../kernel/cap.js'
+import type { DomainStatus, WaitResult } from '../kernel/domain_table.js'
+import type { TreeNode } from '../kernel/process_tree.js'
+import type { CoreStats } from '../link/links.js'
+import type { SpawndHealth } from '../link/spawnd_link.js'
+import type { PsEntry } from '../protocol/messages.js'
+import type { Services, Supervisor } from '../supervisor/index.js'
+import type { RuntimeEvents } from './events.js'
+
+export class Runtime {
+  /** Number of cores (spawnds). */
+  readonly cores: number
+  /** Lifecycle events (EventEmitter and async iterator). */
+  readonly events: RuntimeEvents
+  /** The reincarnation server's table of labelled, supervised services. */
+  readonly services: Services
+  readonly #kernel: Kernel
+  readonly #supervisor: Supervisor
+  #shutdown: Promise<void> | null = null
+
+  /** @internal use boot() */
+  constructor(kernel: Kernel, events: RuntimeEvents, supervisor: Supervisor) {
+    this.#kernel = kernel
+    this.#supervisor = supervisor
+    this.cores = kernel.cores
+    this.events = events
+    this.services = supervisor.services
+  }
+
+  /**
+   * Start a domain: `program` is a path or file URL of an ES module whose default
+   * export is `main(ctx)`. Resolves with the domain's capability once the spawnd
+   * confirmed the spawn (the module loaded and main was started).
+   */
+  spawn(program: string | URL, opts?: SpawnOptions): Promise<DomainCap> {
+    return this.#kernel.spawn(program, opts)
+  }
+
+  /** Run the domain on `core` too (another dispatcher, its main started there). */
+  span(d: DomainCap, core: number): Promise<void> {
+    return this.#kernel.span(d, core)
+  }
+
+  /**
+   * Stop the domain on every core; resolves once every dispatcher stopped. With
+   * `subtree`, every descendant is stopped first, deepest first (filicide).
+   */
+  kill(d: DomainCap, opts?: KillOptions): Promise<void> {
+    return this.#kernel.kill(d, opts)
+  }
+
+  /**
+   * Stop a domain gracefully: its stopSignal fires on every core; if it has not
+   * ended within `graceMs`, it is killed. Resolves once it has stopped.
+   */
+  terminate(d: DomainCap, graceMs: number): Promise<WaitResult> {
+    return this.#kernel.terminate(d, graceMs)
+  }
+
+  /**
+   * Wait for the domain to stop (or, with nohang, report whether it has). The
+   * entry is kept for later waits unless `reap` is set: then, once cleaned (and
+   * once its own children are gone), it is freed and its capability goes stale.
+   */
+  wait(d: DomainCap, opts?: WaitOptions): Promise<WaitResult> {
+    return this.#kernel.wait(d, opts)
+  }
+
+  /** A snapshot of the domain's entry. Throws DOMAIN_NOTFOUND / DOMAIN_CAP_INVALID. */
+  status(d: DomainCap): DomainStatus {
+    return this.#kernel.status(d)
+  }
+
+  /** Snapshots of every domain in the table. */
+  domains(): DomainStatus[] {
+    return this.#kernel.domains()
+  }
+
+  /** The process tree below the root (the runtime), for display. */
+  tree(): TreeNode[] {
+    return this.#kernel.tree()
+  }
+
+  /**
+   * The capability of any domain in the table, by id: the runtime holds the root
+   * authority (domains spawned by domains are reachable from here too).
+   */
+  capOf(id: number): DomainCap {
+    return this.#kernel.capOf(id)
+  }
+
+  /** A null request through process manager -> spawnd -> process manager. */
+  ping(core: number): Promise<void> {
+    return this.#kernel.ping(core)
+  }
+
+  /**
+   * `count` pings pipelined on `core`, at most `window` in flight, resolved
+   * together: the throughput path (one promise for the batch, not one per request).
+   */
+  pingMany(core: number, count: number, window?: number): Promise<void> {
+    return this.#kernel.pingMany(core, count, window)
+  }
+
+  /** The dispatcher table of one spawnd (its `ps`). */
+  ps(core: number): Promise<PsEntry[]> {
+    return this.#kernel.ps(core)
+  }
+
+  /** Counters per core. */
+  stats(): CoreStats[] {
+    return this.#kernel.stats()
+  }
+
+  /** Health of every core ('up', 'failed', 'down'). */
+  coreHealth(): SpawndHealth[] {
+    return this.#kernel.coreHealth()
+  }
+
+  /** The worker running `core`'s spawnd: for diagnostics and fault injection. */
+  worker(core: number): Worker {
+    return this.#kernel.worker(core)
+  }
+
+  /** Entries freed from the domain table so far (reaped domains). */
+  get freedDomains(): number {
+    return this.#kernel.freedDomains
+  }
+
+  /** True once shutdown() was called. */
+  get isShutdown(): boolean {
+    return this.#kernel.isShutdown
+  }
+
+  /**
+   * Services down in reverse start order, then kill what runs, clean it up, stop
+   * the spawnds and end their workers. Every pending promise is settled. Idempotent.
+   */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= this.#kernel
+      .shutdown(() => this.#supervisor.stop())
+      .then(() => this.events.end())
+    return this.#shutdown
+  }
+}
