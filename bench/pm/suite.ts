@@ -24,42 +24,29 @@
  */
 import { availableParallelism, loadavg } from 'node:os'
 import type { BootOptions } from '../../src/index.js'
-import { cpuSnapshot, othersLoad } from '../lib/cpu.js'
-import { finishFigure, stamp, type Figure, type SuiteReport } from '../lib/report.js'
+import { finishFigure, type Figure, type SuiteReport } from '../lib/report.js'
 import { median } from '../lib/stats.js'
 import type { SuiteContext } from '../suites.js'
-import {
-  eventLoopDelay,
-  idleLoad,
-  piscinaLoad,
-  pingLoad,
-  postMessageLoad,
-  spawnLoad,
-  type DelayRun,
-} from './eld.js'
+import { best, IN_FLIGHT, PISCINA, piscinaText, Recorder, withPools } from './common.js'
+import { eventLoopFigures } from './eld_figures.js'
 import {
   atomicsLatency,
   comlinkLatency,
   pingLatency,
   pollLatency,
   postMessageLatency,
-  withPeers,
   withRuntime,
   type LatencyRun,
 } from './measure.js'
 import {
   memoryPerDomain,
-  PISCINA_TASKS_PER_WORKER,
   piscinaLatency,
-  piscinaPool,
   piscinaRate,
   pingManyRate,
   pingRate,
   spawnLatency,
   spawnRate,
-  type PiscinaConfig,
 } from './rates.js'
-import type { Piscina } from 'piscina'
 
 /**
  * Latency runs use one core: main thread + one spawnd = one thread per CPU on a
@@ -72,16 +59,8 @@ const HOT: BootOptions = { cores: 1, spin: 100_000, hotSpinMicros: 100 }
 const ASLEEP: BootOptions = { cores: 1, spin: 0, hotSpinMicros: 0 }
 /** The default boot options on one core. */
 const DEFAULT: BootOptions = { cores: 1 }
-/** Operations in flight for every per-call throughput, spawn and event-loop figure. */
-const IN_FLIGHT = 256
 /** The batch API's window per core. */
 const PING_MANY_WINDOW = 1024
-
-const PISCINA: readonly PiscinaConfig[] = ['defaults', 'tuned']
-const piscinaText =
-  `piscina-defaults = piscina with its defaults (1 task per worker, atomics 'sync', ` +
-  `recordTiming on); piscina-tuned = atomics 'async', ${PISCINA_TASKS_PER_WORKER} tasks per ` +
-  `worker, recordTiming off; headline = the better of the two`
 
 export async function runPmSuite(ctx: SuiteContext): Promise<SuiteReport> {
   const quick = ctx.quick
@@ -89,51 +68,13 @@ export async function runPmSuite(ctx: SuiteContext): Promise<SuiteReport> {
   const runs = quick ? 1 : 5
   const cores = availableParallelism()
   const n = (full: number, small: number): number => (quick ? small : full)
-  const figures: Figure[] = []
   const loadAtStart = loadavg()[0]
-  /** Most CPUs other processes took during one repetition of the current group. */
-  let othersMax = 0
-  const add = (...fs: Figure[]): void => {
-    for (const f of fs) {
-      f.extra = { ...f.extra, othersCpuMax: othersMax }
-      figures.push(stamp(f))
-    }
-  }
-  /** One repetition: wait (bounded) for a quiet machine, measure, record others' load. */
-  const repetition = async <T>(body: () => Promise<T>): Promise<T> => {
-    await ctx.quiet?.wait()
-    const before = cpuSnapshot()
-    const out = await body()
-    const load = othersLoad(before, cpuSnapshot())
-    if (load > othersMax) othersMax = load
-    return out
-  }
-  /** piscina pools of each configuration, destroyed afterwards. */
-  const withPools = async <T>(
-    threads: number,
-    body: (pools: Record<PiscinaConfig, Piscina>) => Promise<T>,
-  ): Promise<T> => {
-    const pools = {
-      defaults: piscinaPool(threads, 'defaults'),
-      tuned: piscinaPool(threads, 'tuned'),
-    }
-    try {
-      return await body(pools)
-    } finally {
-      await Promise.all(Object.values(pools).map((p) => p.destroy()))
-    }
-  }
-  /** The better piscina configuration for this figure. */
-  const best = (f: Figure): Figure => {
-    const d = f.peers?.['piscina-defaults'] ?? NaN
-    const t = f.peers?.['piscina-tuned'] ?? NaN
-    const tunedBetter = f.better === 'higher' ? t >= d : t <= d
-    f.headline = tunedBetter || Number.isNaN(d) ? 'piscina-tuned' : 'piscina-defaults'
-    return f
-  }
+  const rec = new Recorder(ctx.quiet)
+  const add = (...fs: Figure[]): void => rec.add(...fs)
+  const repetition = <T>(body: () => Promise<T>): Promise<T> => rec.repetition(body)
 
   // ------------------------------------------------------------- latency
-  othersMax = 0
+  rec.group()
   const latCount = n(20_000, 2_000)
   const latWarm = n(2_000, 500)
   const lat: Record<string, LatencyRun[]> = {
@@ -207,7 +148,7 @@ export async function runPmSuite(ctx: SuiteContext): Promise<SuiteReport> {
   }
 
   // ------------------------------------------------------ per-call throughput
-  othersMax = 0
+  rec.group()
   const pings = n(200_000, 20_000)
   const tasks = n(20_000, 2_000)
   const perCore = n(2_000_000, 100_000)
@@ -262,7 +203,7 @@ export async function runPmSuite(ctx: SuiteContext): Promise<SuiteReport> {
   )
 
   // --------------------------------------------------------------- spawns
-  othersMax = 0
+  rec.group()
   const domains = n(40_000, 4_000)
   const oneCount = n(5_000, 500)
   const oneWarm = n(500, 100)
@@ -368,92 +309,10 @@ export async function runPmSuite(ctx: SuiteContext): Promise<SuiteReport> {
     },
   )
 
-  // ------------------------------------------------------ event-loop delay
-  const eldMs = n(2_000, 700)
-  const eldWarm = n(500, 200)
-  for (const eldCores of cores > 1 ? [cores, 1] : [cores]) {
-    othersMax = 0
-    const d: Record<string, DelayRun[]> = {
-      spawns: [],
-      defaults: [],
-      tuned: [],
-      pings: [],
-      postMessage: [],
-      idle: [],
-    }
-    const coresText = `${eldCores} core${eldCores > 1 ? 's' : ''}`
-    for (let r = 1; r <= runs; r++) {
-      say(`event-loop delay (${coresText}), run ${r}/${runs}`)
-      await repetition(async () => {
-        await withRuntime({ cores: eldCores }, async (rt) => {
-          d.spawns.push(await eventLoopDelay(eldMs, eldWarm, spawnLoad(rt, IN_FLIGHT)))
-          d.pings.push(await eventLoopDelay(eldMs, eldWarm, pingLoad(rt, IN_FLIGHT)))
-        })
-        await withPools(eldCores, async (pools) => {
-          for (const c of PISCINA) {
-            d[c].push(await eventLoopDelay(eldMs, eldWarm, piscinaLoad(pools[c], IN_FLIGHT)))
-          }
-        })
-        d.postMessage.push(
-          await withPeers('echo', eldCores, (ws) =>
-            eventLoopDelay(eldMs, eldWarm, postMessageLoad(ws, IN_FLIGHT)),
-          ),
-        )
-        d.idle.push(await eventLoopDelay(eldMs, 0, idleLoad))
-      })
-    }
-    const m = (rs: DelayRun[], k: 'p50' | 'p99' | 'max' | 'perSecond'): number =>
-      median(rs.map((x) => x[k]))
-    const group =
-      `main-thread event-loop delay, ${IN_FLIGHT} operations in flight for every contender, ` +
-      `${coresText} (main + ${eldCores} worker thread${eldCores > 1 ? 's' : ''} on ${cores} cpus)`
-    for (const k of ['p99', 'max'] as const) {
-      add(
-        best({
-          name: `event-loop delay ${k}, full spawn load, ${coresText}`,
-          group,
-          unit: 'ms',
-          better: 'lower',
-          value: m(d.spawns, k),
-          runs: d.spawns.map((x) => x[k]),
-          compares:
-            `${IN_FLIGHT} trivial domains spawned and waited (reaped) at all times on ` +
-            `${coresText}, against ${IN_FLIGHT} trivial piscina tasks in flight on ` +
-            `${eldCores} thread${eldCores > 1 ? 's' : ''}; ${piscinaText}; each load's rate ` +
-            `is in extra`,
-          peers: { 'piscina-defaults': m(d.defaults, k), 'piscina-tuned': m(d.tuned, k) },
-          target: k === 'p99' ? { op: '<=', value: 1 } : undefined,
-          extra: {
-            domainsPerSecond: m(d.spawns, 'perSecond'),
-            piscinaDefaultsTasksPerSecond: m(d.defaults, 'perSecond'),
-            piscinaTunedTasksPerSecond: m(d.tuned, 'perSecond'),
-            idle: m(d.idle, k),
-          },
-        }),
-        {
-          name: `event-loop delay ${k}, per-call ping load, ${coresText}`,
-          group,
-          unit: 'ms',
-          better: 'lower',
-          value: m(d.pings, k),
-          runs: d.pings.map((x) => x[k]),
-          compares:
-            `${IN_FLIGHT} rt.ping calls in flight over ${coresText}, against ${IN_FLIGHT} ` +
-            `postMessages in flight over ${eldCores} echo worker${eldCores > 1 ? 's' : ''}; ` +
-            `each load's rate is in extra`,
-          peers: { postMessage: m(d.postMessage, k) },
-          extra: {
-            pingsPerSecond: m(d.pings, 'perSecond'),
-            postMessagesPerSecond: m(d.postMessage, 'perSecond'),
-            idle: m(d.idle, k),
-          },
-        },
-      )
-    }
-  }
+  await eventLoopFigures(rec, { runs, cores, quick, say })
 
   return {
-    figures: figures.map(finishFigure),
+    figures: rec.figures.map(finishFigure),
     runs,
     loadavgStart: loadAtStart,
     notes: [
