@@ -297,9 +297,10 @@ export class ProcessManager {
   }
 
   /**
-   * With `reap` (the root's rt.wait), the entry is reaped once stopped, in a
-   * microtask after the answer: a wait already under way for it, or made in the
-   * same turn, still finds it (ignored under nohang while it runs).
+   * With `reap` (the root's rt.wait), the entry is reaped once stopped, before the
+   * caller's continuation runs: when it stops, at once; when it already has, in a
+   * microtask, so another wait made in the same turn still finds it. Ignored
+   * under nohang while it runs.
    */
   wait(e: DomainEntry, nohang: boolean, reap = false): Promise<WaitResult> {
     if (e.state === 'STOPPED' || e.state === 'CLEANED' || nohang) {
@@ -382,7 +383,8 @@ export class ProcessManager {
         })
       }
     }
-    if (e.reapWhenStopped) this.reapSoon(e)
+    // Before any waiter's continuation runs (they are microtasks): it finds it reaped.
+    if (e.reapWhenStopped) this.tree.reapByRoot(e)
   }
 
   private publishStopped(e: DomainEntry): void {
