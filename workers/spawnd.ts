@@ -22,6 +22,7 @@ import { decodeError, encodeError } from '../src/protocol/error_text.js'
 import { frameHeader, readHeader, readText, wellFormed } from '../src/protocol/frame.js'
 import type { PsEntry, SpawnText } from '../src/protocol/messages.js'
 import { FrameSender } from '../src/protocol/sender.js'
+import { SpawnDecoder } from '../src/protocol/spawn_frame.js'
 import type { SpawndBoot } from '../src/protocol/spawnd_boot.js'
 import { KernelError, type KernelErrorCode } from '../src/errors.js'
 import {
@@ -48,6 +49,8 @@ class Spawnd implements DispatcherOwner {
   /** The ps table: dispatcher id -> dispatcher; ids from 1, reused after cleanup. */
   private readonly ps = new Map<number, Dispatcher>()
   private readonly byDomain = new Map<number, Dispatcher>()
+  /** Program URLs the process manager interned on this core (binary SPAWN / SPAN). */
+  private readonly programs = new SpawnDecoder()
   /** Loaded programs' main functions, by URL (ESM caches the modules anyway). */
   private readonly mains = new Map<string, DomainMain>()
   /** Table slots promised to spawns whose module is still loading. */
@@ -149,7 +152,7 @@ class Spawnd implements DispatcherOwner {
         return this.reply(tag, null, h.value, null)
       case Op.SPAWN:
       case Op.SPAN:
-        return this.spawn(tag, domainId, readText(rx, at) ?? '')
+        return this.spawn(tag, domainId, h.value, readText(rx, at))
       case Op.KILL: {
         const d = this.byDomain.get(domainId)
         if (d === undefined)
@@ -193,10 +196,10 @@ class Spawnd implements DispatcherOwner {
     }
   }
 
-  private spawn(tag: number, domainId: number, text: string): void {
+  private spawn(tag: number, domainId: number, value: number, text: string | null): void {
     let req: SpawnText
     try {
-      req = JSON.parse(text) as SpawnText
+      req = this.programs.decode(value, text)
     } catch (err) {
       return this.reply(tag, 'PROTOCOL', 0, encodeError(err))
     }

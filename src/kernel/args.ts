@@ -58,7 +58,11 @@ export function programUrl(program: string | URL): string {
   if (typeof program !== 'string' || program.length === 0) {
     throw new TypeError('program must be a path or a file URL of an ES module')
   }
-  const key = program.startsWith('/') ? program : `${process.cwd()}\0${program}`
+  // An absolute path or a file: URL names the same module from any cwd.
+  const key =
+    program.startsWith('/') || program.startsWith('file:')
+      ? program
+      : `${process.cwd()}\0${program}`
   let href = resolved.get(key)
   if (href === undefined) {
     href = program.startsWith('file:')

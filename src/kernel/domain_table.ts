@@ -68,12 +68,37 @@ export interface DomainStatus {
   error: ErrorText | null
 }
 
+/** What a domain entry is made from: its spawn, confirmed. */
+export interface DomainSpec {
+  id: number
+  cap: DomainCap
+  /** The core of its first dispatcher. */
+  core: number
+  program: string
+  argv: readonly string[]
+  env: Readonly<Record<string, string>>
+  /** Parent domain id; 0 is the runtime itself (the root). */
+  parentId: number
+  /** Depth in the tree: 1 for a child of the root. */
+  depth: number
+  noreap: boolean
+  /** A table to start with (inherited or shared), or null for an empty one on demand. */
+  handles: HandleTable | null
+  maxHandles: number
+}
+
+/** Called when a domain reaches STOPPED, with what a wait() for it answers. */
+export type StopWaiter = (r: WaitResult) => void
+
+/** The children of a domain that never had any (most): read-only, shared. */
+const NO_CHILDREN: ReadonlySet<number> = new Set<number>()
+
 export class DomainEntry {
   readonly id: number
   readonly cap: DomainCap
   readonly program: string
-  readonly argv: string[]
-  readonly env: Record<string, string>
+  readonly argv: readonly string[]
+  readonly env: Readonly<Record<string, string>>
   /** Parent domain id; 0 is the runtime itself (the root). */
   readonly parentId: number
   /** Depth in the tree: 1 for a child of the root. */
@@ -83,10 +108,12 @@ export class DomainEntry {
   /** Its table, made on first use (most short-lived domains never hold a handle). */
   private handleTable: HandleTable | null
   private readonly maxHandles: number
-  /** Ids of children still in the table. */
-  readonly children = new Set<number>()
+  /** Ids of children still in the table; made with the first child. */
+  private childSet: Set<number> | null = null
   /** Its parent (or the root) has collected its exit status. */
   reaped = false
+  /** The root asked to reap it once it stops (rt.wait with reap, while it ran). */
+  reapWhenStopped = false
   /** It called ctx.ready() (the init-ready handshake). */
   ready = false
   /** Date.now() of its last ctx.heartbeat() (or of its start). */
@@ -101,40 +128,71 @@ export class DomainEntry {
   exitCode: number | null = null
   reason: ExitReason | null = null
   error: ErrorText | null = null
-  /** Clients of kill() and wait() answered when the domain is STOPPED. */
-  readonly onStopped: (() => void)[] = []
+  /**
+   * Clients of kill() and wait() answered when the domain is STOPPED, in order;
+   * made with the first (a domain nobody waits for while it runs has none).
+   */
+  private stopWaiters: StopWaiter[] | null = null
   /** Clients answered when the domain is CLEANED (shutdown waits on these). */
-  readonly onCleaned: (() => void)[] = []
+  private cleanWaiters: (() => void)[] | null = null
 
-  /** This domain's pending ctx.wait() for any child, answered in order. */
-  readonly childWaiters: ((child: DomainEntry) => void)[] = []
+  /** This domain's pending ctx.wait() for any child, answered in order (made on first use). */
+  childWaiters: ((child: DomainEntry) => void)[] | null = null
 
-  constructor(
-    id: number,
-    token: string,
-    core: number,
-    spec: { program: string; argv: string[]; env: Record<string, string> },
-    tree: {
-      parentId: number
-      depth: number
-      noreap: boolean
-      /** A table to start with (inherited or shared), or null for an empty one on demand. */
-      handles: HandleTable | null
-      maxHandles: number
-    },
-  ) {
-    this.id = id
-    this.cap = new DomainCap(id, token)
+  constructor(spec: DomainSpec) {
+    this.id = spec.id
+    this.cap = spec.cap
     this.program = spec.program
     this.argv = spec.argv
     this.env = spec.env
-    this.parentId = tree.parentId
-    this.depth = tree.depth
-    this.noreap = tree.noreap
-    this.handleTable = tree.handles
-    this.maxHandles = tree.maxHandles
-    this.running.add(core)
-    this.resources.add(core)
+    this.parentId = spec.parentId
+    this.depth = spec.depth
+    this.noreap = spec.noreap
+    this.handleTable = spec.handles
+    this.maxHandles = spec.maxHandles
+    this.running.add(spec.core)
+    this.resources.add(spec.core)
+  }
+
+  /** Ids of its children still in the table (read-only: addChild, removeChild change it). */
+  get children(): ReadonlySet<number> {
+    return this.childSet ?? NO_CHILDREN
+  }
+
+  addChild(id: number): void {
+    ;(this.childSet ??= new Set()).add(id)
+  }
+
+  removeChild(id: number): void {
+    this.childSet?.delete(id)
+  }
+
+  /** Answer `w` when the domain reaches STOPPED. */
+  whenStopped(w: StopWaiter): void {
+    if (this.stopWaiters === null) this.stopWaiters = [w]
+    else this.stopWaiters.push(w)
+  }
+
+  /** Answer `w` when the domain reaches CLEANED. */
+  whenCleaned(w: () => void): void {
+    if (this.cleanWaiters === null) this.cleanWaiters = [w]
+    else this.cleanWaiters.push(w)
+  }
+
+  /** It reached STOPPED: answer every stop waiter, in order, each with its own result. */
+  answerStopped(): void {
+    const ws = this.stopWaiters
+    if (ws === null) return
+    this.stopWaiters = null
+    for (let i = 0; i < ws.length; i++) ws[i](this.waitResult())
+  }
+
+  /** It reached CLEANED: answer every clean waiter, in order. */
+  answerCleaned(): void {
+    const ws = this.cleanWaiters
+    if (ws === null) return
+    this.cleanWaiters = null
+    for (let i = 0; i < ws.length; i++) ws[i]()
   }
 
   /** The capabilities this domain holds (possibly shared with its parent). */

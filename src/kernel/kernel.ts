@@ -11,6 +11,7 @@ import type { CoreStats, SpawndLinks } from '../link/links.js'
 import type { SpawndHealth } from '../link/spawnd_link.js'
 import { noop, sleep, withTimeout } from '../link/timers.js'
 import type { PsEntry } from '../protocol/messages.js'
+import { NO_ARGV, NO_ENV } from '../protocol/spawn_frame.js'
 import { programUrl, spawnArgs } from './args.js'
 import type { DomainCap } from './cap.js'
 import type { DomainStatus, WaitResult } from './domain_table.js'
@@ -35,6 +36,11 @@ export interface KillOptions {
   /** Stop every descendant too, deepest first (filicide). */
   subtree?: boolean
 }
+
+const NO_WAIT_OPTIONS: WaitOptions = Object.freeze({})
+const NO_SPAWN_OPTIONS: SpawnOptions = Object.freeze({})
+/** A spawn given no argv and no env: both shared and frozen, never copied. */
+const NO_ARGS = { argv: NO_ARGV, env: NO_ENV }
 
 export class Kernel {
   private closing = false
@@ -68,13 +74,20 @@ export class Kernel {
     }
   }
 
-  spawn(program: string | URL, opts: SpawnOptions = {}): Promise<DomainCap> {
-    return this.guard('spawn', () => {
+  spawn(program: string | URL, opts: SpawnOptions = NO_SPAWN_OPTIONS): Promise<DomainCap> {
+    // The hot path of a spawn: no closure, no copy of empty argv and env, one promise.
+    try {
+      this.checkOpen('spawn')
       const url = programUrl(program)
-      const { argv, env } = spawnArgs(opts.argv ?? [], opts.env ?? {}, this.pm.limits.maxArgBytes)
+      const plain = opts.argv === undefined && opts.env === undefined
+      const { argv, env } = plain
+        ? NO_ARGS
+        : spawnArgs(opts.argv ?? [], opts.env ?? {}, this.pm.limits.maxArgBytes)
       const core = opts.core ?? this.links.pickCore()
-      return this.pm.spawn(core, url, argv, env).then((e) => e.cap)
-    })
+      return this.pm.spawnCap(core, url, argv, env)
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   span(d: DomainCap, core: number): Promise<void> {
@@ -98,16 +111,10 @@ export class Kernel {
     return this.pm.wait(e, false)
   }
 
-  wait(d: DomainCap, opts: WaitOptions = {}): Promise<WaitResult> {
+  wait(d: DomainCap, opts: WaitOptions = NO_WAIT_OPTIONS): Promise<WaitResult> {
     // Waits stay possible after shutdown: every domain is stopped by then.
     try {
-      const e = this.pm.lookup(d)
-      const p = this.pm.wait(e, opts.nohang === true)
-      if (opts.reap !== true) return p
-      return p.then((r) => {
-        this.pm.reapByRoot(e)
-        return r
-      })
+      return this.pm.wait(this.pm.lookup(d), opts.nohang === true, opts.reap === true)
     } catch (err) {
       return Promise.reject(err)
     }

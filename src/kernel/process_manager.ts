@@ -29,7 +29,7 @@ import {
   KILLED_EXIT_CODE,
   Op,
 } from '../protocol/opcodes.js'
-import { looksLikeCap, mintToken, type DomainCap } from './cap.js'
+import { asCap, looksLikeCap, mintCap, type DomainCap } from './cap.js'
 import { DomainEntry, DomainTable, type DomainStatus, type WaitResult } from './domain_table.js'
 import type { KernelEvent, EventSink } from './events.js'
 import type { HandleTable } from './handles.js'
@@ -42,8 +42,31 @@ export interface KernelLimits extends TreeLimits {
   maxArgBytes: number
 }
 
+/** How a domain spawns a child (the root passes none). */
+export interface SpawnOpts {
+  noreap?: boolean
+  handles?: HandleTable
+  /** Called as the child is linked, before anything (its exit, its cleanup) can free it. */
+  onLink?: (e: DomainEntry) => void
+}
+
+const NO_OPTS: SpawnOpts = Object.freeze({})
+const RESOLVED = Promise.resolve()
+
+type Settle = (v: unknown) => void
+
 export class ProcessManager {
   private readonly table = new DomainTable()
+  /** Entries the root asked to reap, reaped in one microtask (see wait). */
+  private toReap: DomainEntry[] = []
+  /** The resolvers of the promise being made (filled by `capture`, read at once). */
+  private resolveNext: Settle | null = null
+  private rejectNext: Settle | null = null
+  /** One executor for every promise made here, instead of a closure per promise. */
+  private readonly capture = (resolve: Settle, reject: Settle): void => {
+    this.resolveNext = resolve
+    this.rejectNext = reject
+  }
   private readonly tree: ProcessTree
   /** Spawn and span requests not yet answered (shutdown waits for them). */
   pendingSpawns = 0
@@ -67,7 +90,8 @@ export class ProcessManager {
     }
     const e = this.table.get(cap.id)
     if (e === undefined) throw new KernelError('DOMAIN_NOTFOUND', `no domain ${cap.id}`)
-    if (e.cap.token !== cap.token) {
+    // Word for word, all 128 bits (a cap given as text or plain data is rebuilt first).
+    if (!e.cap.sameToken(asCap(cap))) {
       throw new KernelError(
         'DOMAIN_CAP_INVALID',
         `capability for domain ${cap.id} is forged or stale`,
@@ -131,6 +155,11 @@ export class ProcessManager {
     this.events.publish({ type: 'ready', domainId: e.id })
   }
 
+  /** A promise with no executor closure of its own: its resolvers are left in resolveNext / rejectNext. */
+  private promise<T>(): Promise<T> {
+    return new Promise<T>(this.capture as (resolve: (v: T) => void, reject: Settle) => void)
+  }
+
   /**
    * Spawn a domain as a child of `parent` (null: the root). `handles` is the
    * child's table, already filled with the caps it inherits. The entry is created,
@@ -139,61 +168,78 @@ export class ProcessManager {
   spawn(
     core: number,
     url: string,
-    argv: string[],
-    env: Record<string, string>,
+    argv: readonly string[],
+    env: Readonly<Record<string, string>>,
     parent: DomainEntry | null = null,
-    opts: {
-      noreap?: boolean
-      handles?: HandleTable
-      /** Called as the child is linked, before anything (its exit, its cleanup) can free it. */
-      onLink?: (e: DomainEntry) => void
-    } = {},
+    opts: SpawnOpts = NO_OPTS,
   ): Promise<DomainEntry> {
+    return this.spawnAs(core, url, argv, env, parent, opts, false) as Promise<DomainEntry>
+  }
+
+  /** The root spawns: resolves with the new domain's capability (one promise per spawn). */
+  spawnCap(
+    core: number,
+    url: string,
+    argv: readonly string[],
+    env: Readonly<Record<string, string>>,
+  ): Promise<DomainCap> {
+    return this.spawnAs(core, url, argv, env, null, NO_OPTS, true) as Promise<DomainCap>
+  }
+
+  private spawnAs(
+    core: number,
+    url: string,
+    argv: readonly string[],
+    env: Readonly<Record<string, string>>,
+    parent: DomainEntry | null,
+    opts: SpawnOpts,
+    asCap: boolean,
+  ): Promise<DomainEntry | DomainCap> {
     this.links.check(core)
     this.tree.checkSpawn(parent)
     const id = this.table.allocateId()
-    const text = JSON.stringify({ url, argv, env })
-    const handles = opts.handles ?? null
-    return new Promise((resolve, reject) => {
-      this.links.request(core, Op.SPAWN, id, 0, text, (err, _v, t) => {
-        this.pendingSpawns--
-        this.tree.spawnAnswered(parent)
-        if (err !== ERR_OK)
-          return reject(this.links.replyError(err, t, `spawn ${url} on core ${core}`, core))
-        const e = new DomainEntry(
-          id,
-          mintToken(),
-          core,
-          { program: url, argv, env },
-          {
-            parentId: parent === null ? 0 : parent.id,
-            depth: parent === null ? 1 : parent.depth + 1,
-            noreap: opts.noreap === true,
-            handles,
-            maxHandles: this.limits.maxHandles,
-          },
-        )
-        this.table.add(e)
-        this.tree.link(e)
-        opts.onLink?.(e)
-        // Built only when someone listens: every spawn would otherwise make three events.
-        if (this.events.wants('spawned')) {
-          this.events.publish({
-            type: 'spawned',
-            domainId: id,
-            core,
-            program: url,
-            parent: parent === null ? null : parent.id,
-          })
-        }
-        // Its parent is being killed with its subtree (filicide): so is it, at once.
-        if (parent !== null && this.tree.isDoomed(parent)) void this.kill(e)
-        resolve(e)
+    const p = this.promise<DomainEntry | DomainCap>()
+    const resolve = this.resolveNext!
+    const reject = this.rejectNext!
+    this.links.requestSpawn(core, Op.SPAWN, id, url, argv, env, (err, _v, t) => {
+      this.pendingSpawns--
+      this.tree.spawnAnswered(parent)
+      if (err !== ERR_OK)
+        return reject(this.links.replyError(err, t, `spawn ${url} on core ${core}`, core))
+      const e = new DomainEntry({
+        id,
+        cap: mintCap(id),
+        core,
+        program: url,
+        argv,
+        env,
+        parentId: parent === null ? 0 : parent.id,
+        depth: parent === null ? 1 : parent.depth + 1,
+        noreap: opts.noreap === true,
+        handles: opts.handles ?? null,
+        maxHandles: this.limits.maxHandles,
       })
-      // Counted only once sent: a refused request (FRAME_TOO_LARGE) has no answer to wait for.
-      this.pendingSpawns++
-      this.tree.spawnSent(parent)
+      this.table.add(e)
+      this.tree.link(e)
+      opts.onLink?.(e)
+      // Built only when someone listens: every spawn would otherwise make three events.
+      if (this.events.wants('spawned')) {
+        this.events.publish({
+          type: 'spawned',
+          domainId: id,
+          core,
+          program: url,
+          parent: parent === null ? null : parent.id,
+        })
+      }
+      // Its parent is being killed with its subtree (filicide): so is it, at once.
+      if (parent !== null && this.tree.isDoomed(parent)) void this.kill(e)
+      resolve(asCap ? e.cap : e)
     })
+    // Counted only once sent: a refused request (FRAME_TOO_LARGE) has no answer to wait for.
+    this.pendingSpawns++
+    this.tree.spawnSent(parent)
+    return p
   }
 
   span(e: DomainEntry, core: number): Promise<void> {
@@ -209,9 +255,8 @@ export class ProcessManager {
     e.running.add(core)
     e.spanning.add(core)
     this.pendingSpawns++
-    const text = JSON.stringify({ url: e.program, argv: e.argv, env: e.env })
     return new Promise((resolve, reject) => {
-      this.links.request(core, Op.SPAN, e.id, 0, text, (err, _v, t) => {
+      this.links.requestSpawn(core, Op.SPAN, e.id, e.program, e.argv, e.env, (err, _v, t) => {
         this.pendingSpawns--
         e.spanning.delete(core)
         if (err !== ERR_OK) {
@@ -242,7 +287,7 @@ export class ProcessManager {
     }
     return new Promise((resolve) => {
       // A second concurrent kill joins the first and is answered with it.
-      e.onStopped.push(resolve)
+      e.whenStopped(() => resolve())
       if (e.state === 'RUNNING') {
         e.exitCode = KILLED_EXIT_CODE
         e.reason = 'killed'
@@ -251,11 +296,32 @@ export class ProcessManager {
     })
   }
 
-  wait(e: DomainEntry, nohang: boolean): Promise<WaitResult> {
+  /**
+   * With `reap` (the root's rt.wait), the entry is reaped once stopped, before the
+   * caller's continuation runs: when it stops, at once; when it already has, in a
+   * microtask, so another wait made in the same turn still finds it. Ignored
+   * under nohang while it runs.
+   */
+  wait(e: DomainEntry, nohang: boolean, reap = false): Promise<WaitResult> {
     if (e.state === 'STOPPED' || e.state === 'CLEANED' || nohang) {
+      if (reap && !e.alive) this.reapSoon(e)
       return Promise.resolve(e.waitResult())
     }
-    return new Promise((resolve) => e.onStopped.push(() => resolve(e.waitResult())))
+    if (reap) e.reapWhenStopped = true
+    const p = this.promise<WaitResult>()
+    e.whenStopped(this.resolveNext!)
+    return p
+  }
+
+  private reapSoon(e: DomainEntry): void {
+    // (Not queueMicrotask: Node wraps each of those in an async resource.)
+    if (this.toReap.push(e) === 1) void RESOLVED.then(this.reapNow)
+  }
+
+  private readonly reapNow = (): void => {
+    const list = this.toReap
+    this.toReap = []
+    for (const e of list) this.tree.reapByRoot(e)
   }
 
   /**
@@ -279,7 +345,7 @@ export class ProcessManager {
   /** Resolves once the domain is CLEANED. */
   cleaned(e: DomainEntry): Promise<void> {
     if (e.state === 'CLEANED') return Promise.resolve()
-    return new Promise((resolve) => e.onCleaned.push(resolve))
+    return new Promise((resolve) => e.whenCleaned(resolve))
   }
 
   // ------------------------------------------------------------ transitions
@@ -287,7 +353,9 @@ export class ProcessManager {
   /** STOP_PEND, and a KILL to every core it runs on (a pending span is killed when answered). */
   private beginStop(e: DomainEntry): void {
     e.state = 'STOP_PEND'
-    for (const core of e.running) if (!e.spanning.has(core)) this.stopOn(e, core)
+    // (Guarded: iterating a CoreSet makes an iterator; a domain that exited runs nowhere.)
+    if (e.running.size > 0)
+      for (const core of e.running) if (!e.spanning.has(core)) this.stopOn(e, core)
     this.checkStopped(e)
   }
 
@@ -302,16 +370,21 @@ export class ProcessManager {
   private checkStopped(e: DomainEntry): void {
     if (e.state !== 'STOP_PEND' || e.running.size > 0) return
     e.state = 'STOPPED'
-    for (const done of e.onStopped.splice(0)) done()
+    e.answerStopped()
     this.publishStopped(e)
     this.tree.onStopped(e)
-    if (e.resources.size === 0) return this.markCleaned(e)
-    for (const core of [...e.resources]) {
-      this.links.request(core, Op.CLEANUP, e.id, 0, null, () => {
-        e.resources.delete(core)
-        if (e.resources.size === 0 && e.state === 'STOPPED') this.markCleaned(e)
-      })
+    if (e.resources.size === 0) {
+      this.markCleaned(e)
+    } else {
+      for (const core of [...e.resources]) {
+        this.links.request(core, Op.CLEANUP, e.id, 0, null, () => {
+          e.resources.delete(core)
+          if (e.resources.size === 0 && e.state === 'STOPPED') this.markCleaned(e)
+        })
+      }
     }
+    // Before any waiter's continuation runs (they are microtasks): it finds it reaped.
+    if (e.reapWhenStopped) this.tree.reapByRoot(e)
   }
 
   private publishStopped(e: DomainEntry): void {
@@ -331,7 +404,7 @@ export class ProcessManager {
 
   private markCleaned(e: DomainEntry): void {
     e.state = 'CLEANED'
-    for (const done of e.onCleaned.splice(0)) done()
+    e.answerCleaned()
     if (this.events.wants('cleaned')) this.events.publish({ type: 'cleaned', domainId: e.id })
     this.tree.onCleaned(e)
   }

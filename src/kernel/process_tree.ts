@@ -122,7 +122,7 @@ export class ProcessTree {
   /** Record a confirmed child under its parent. */
   link(child: DomainEntry): void {
     const parent = this.parentOf(child)
-    if (parent !== undefined) parent.children.add(child.id)
+    if (parent !== undefined) parent.addChild(child.id)
   }
 
   parentOf(e: DomainEntry): DomainEntry | undefined {
@@ -146,13 +146,14 @@ export class ProcessTree {
   /** The domain reached STOPPED: answer a parent waiting for any child; free its dead orphans. */
   onStopped(e: DomainEntry): void {
     const parent = this.parentOf(e)
-    if (parent !== undefined && !e.noreap && !e.reaped && parent.childWaiters.length > 0) {
-      parent.childWaiters.shift()!(e)
-    }
+    const waiters = parent?.childWaiters
+    if (waiters != null && !e.noreap && !e.reaped && waiters.length > 0) waiters.shift()!(e)
     // Its children are orphans now: the dead ones can go (the living go when they end).
-    for (const id of [...e.children]) {
-      const c = this.table.get(id)
-      if (c !== undefined) this.tryFree(c)
+    if (e.children.size > 0) {
+      for (const id of [...e.children]) {
+        const c = this.table.get(id)
+        if (c !== undefined) this.tryFree(c)
+      }
     }
     // A parent waiting for any child with none left to end is answered ECHILD.
     if (parent !== undefined) this.settleChildWaiters(parent)
@@ -188,7 +189,7 @@ export class ProcessTree {
     this.freed++
     const parent = this.parentOf(e)
     if (parent !== undefined) {
-      parent.children.delete(e.id)
+      parent.removeChild(e.id)
       parent.handles.closeAll(e.id)
       // A tombstone whose last child is gone goes too.
       if (!parent.alive) this.tryFree(parent)
@@ -229,8 +230,10 @@ export class ProcessTree {
 
   /** Answer ECHILD to any-child waiters that can no longer be satisfied. */
   private settleChildWaiters(parent: DomainEntry): void {
-    if (parent.childWaiters.length === 0 || this.hasWaitableChild(parent)) return
-    for (const w of parent.childWaiters.splice(0)) w(parent)
+    const waiters = parent.childWaiters
+    if (waiters === null || waiters.length === 0 || this.hasWaitableChild(parent)) return
+    parent.childWaiters = null
+    for (const w of waiters) w(parent)
   }
 
   /**
@@ -253,7 +256,7 @@ export class ProcessTree {
       if (!child.alive) return Promise.resolve(this.reap(parent, child))
       if (nohang) return Promise.resolve(null)
       return new Promise((resolve, reject) =>
-        child.onStopped.push(() => {
+        child.whenStopped(() => {
           if (child.reaped)
             reject(new KernelError('ECHILD', `domain ${child.id} was reaped by another wait`))
           else resolve(this.reap(parent, child))
@@ -268,8 +271,9 @@ export class ProcessTree {
       )
     }
     if (nohang) return Promise.resolve(null)
+    const waiters = (parent.childWaiters ??= [])
     return new Promise((resolve, reject) =>
-      parent.childWaiters.push((c) => {
+      waiters.push((c) => {
         if (c === parent)
           reject(new KernelError('ECHILD', `domain ${parent.id} has no child left to wait for`))
         else resolve(this.reap(parent, c))

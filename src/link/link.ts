@@ -37,6 +37,19 @@ export interface CoreLinks {
     text: string | null,
     h: ReplyHandler,
   ): void
+  /**
+   * Queue a SPAWN or SPAN of `url` for `core` (binary, its URL interned per core),
+   * answered as request() is.
+   */
+  requestSpawn(
+    core: number,
+    op: number,
+    domainId: number,
+    url: string,
+    argv: readonly string[],
+    env: Readonly<Record<string, string>>,
+    h: ReplyHandler,
+  ): void
   /** Answer a CALL that came from `core` (a RESULT frame); dropped if the core is not up. */
   answer(core: number, tag: number, callerId: number, err: number, text: string | null): void
   /** The KernelError a failed reply stands for (`what` names the request). */

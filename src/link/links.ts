@@ -171,14 +171,30 @@ export class SpawndLinks implements CoreLinks {
     h: ReplyHandler,
   ): void {
     const s = this.spawnds[core]
-    if (s.health !== 'up') {
-      // Answer asynchronously, like any reply, so callers never re-enter.
-      const code = s.health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED
-      queueMicrotask(() => h(code, 0, null))
-      return
-    }
+    if (s.health !== 'up') return this.refuse(s, h)
     s.request(op, domainId, arg, text, h)
     this.pump.schedule()
+  }
+
+  requestSpawn(
+    core: number,
+    op: number,
+    domainId: number,
+    url: string,
+    argv: readonly string[],
+    env: Readonly<Record<string, string>>,
+    h: ReplyHandler,
+  ): void {
+    const s = this.spawnds[core]
+    if (s.health !== 'up') return this.refuse(s, h)
+    s.requestSpawn(op, domainId, url, argv, env, h)
+    this.pump.schedule()
+  }
+
+  /** A request for a core that is not up: answered asynchronously, like any reply, so callers never re-enter. */
+  private refuse(s: SpawndLink, h: ReplyHandler): void {
+    const code = s.health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED
+    queueMicrotask(() => h(code, 0, null))
   }
 
   answer(core: number, tag: number, callerId: number, err: number, text: string | null): void {

@@ -35,6 +35,8 @@ export interface PumpedLinks {
  */
 const TURN_SPIN_LIMIT_MS = 0.5
 
+const RESOLVED = Promise.resolve()
+
 export class Pump {
   private flushScheduled = false
   /** performance.now() when this event-loop turn first spun, 0 when it has not. */
@@ -72,11 +74,26 @@ export class Pump {
     this.keepAlive = null
   }
 
-  /** A request was queued: publish this turn's batch from a microtask. */
+  /**
+   * A request was queued: publish this turn's batch from a microtask. (A promise
+   * job, not queueMicrotask: Node wraps each of those in an async resource, a few
+   * hundred bytes per batch. flushNow hands its own exceptions to queueMicrotask,
+   * so a throw is still an uncaught exception, not a rejection.)
+   */
   schedule(): void {
     if (this.flushScheduled) return
     this.flushScheduled = true
-    queueMicrotask(this.flushNow)
+    void RESOLVED.then(this.flushNowGuarded)
+  }
+
+  private readonly flushNowGuarded = (): void => {
+    try {
+      this.flushNow()
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err
+      })
+    }
   }
 
   /**

@@ -8,6 +8,7 @@ import type { Worker } from 'node:worker_threads'
 import type { Channel } from '../ring/channel.js'
 import { FrameSender } from '../protocol/sender.js'
 import { frameHeader, type FrameHeader } from '../protocol/frame.js'
+import { SpawnEncoder } from '../protocol/spawn_frame.js'
 import { ReceiveQueue, type ReplyHandler } from './receive_queue.js'
 
 /** up: serving; failed: its worker died or hung; down: stopped at shutdown. */
@@ -30,6 +31,8 @@ export class SpawndLink {
   /** Date.now() when the core last answered anything (updated once per drained batch). */
   lastSeen = Date.now()
   private readonly token: number
+  /** Program URLs interned on this core (spawn_frame.ts): a fresh table per spawnd. */
+  private readonly programs = new SpawnEncoder()
   /** The one header this link writes from: refilled per frame, never allocated. */
   private readonly out = frameHeader()
 
@@ -61,6 +64,24 @@ export class SpawndLink {
       throw err
     }
     this.requests++
+    return tag
+  }
+
+  /**
+   * Send a SPAWN or SPAN in binary (spawn_frame.ts): a program this core already
+   * knows travels as its index, argv and env only when there are some.
+   */
+  requestSpawn(
+    op: number,
+    domainId: number,
+    url: string,
+    argv: readonly string[],
+    env: Readonly<Record<string, string>>,
+    handler: ReplyHandler,
+  ): number {
+    const value = this.programs.encode(url, argv, env)
+    const tag = this.request(op, domainId, value, this.programs.text, handler)
+    this.programs.commit()
     return tag
   }
 

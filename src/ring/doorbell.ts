@@ -9,14 +9,23 @@
  *
  *     +0  [0] seq      bumped by a ringer that saw a sleeper; the futex word
  *     +4  [1] sleepers count of threads between announcing sleep and waking
- *     +8  [2..15] unused
+ *     +8  [2] armed    1: a sleep was announced and no ringer has woken it yet
+ *     +12 [3..15] unused
  *
  * No lost wake-up (a Dekker-style argument over sequentially consistent atomics):
- * the sleeper does  s = load(seq); add(sleepers); if (ready()) return; wait(seq, s)
- * the ringer does   publish data; if (load(sleepers) > 0) { add(seq); notify(seq) }
+ * the sleeper does  s = load(seq); add(sleepers); store(armed, 1);
+ *                   if (ready()) return; wait(seq, s)
+ * the ringer does   publish data; if (load(sleepers) > 0 && exchange(armed, 0) === 1)
+ *                   { add(seq); notify(seq) }
  * Either the sleeper's ready() sees the published data, or the ringer's load sees
- * the sleeper, bumps seq and notifies; a sleeper not yet in wait() then finds
- * seq != s and returns at once. Several sleepers (MPMC consumers) are all woken.
+ * the sleeper and its exchange sees armed (set before ready() was checked), bumps
+ * seq and notifies; or another ringer disarmed it after it was set, and that
+ * ringer bumps seq after the sleeper read it, so the sleeper's wait is woken or
+ * finds seq != s and returns at once. Several sleepers (MPMC consumers) are all
+ * woken by the one notify. `armed` makes one notify per sleep: a woken thread stays
+ * counted in `sleepers` until it runs again (on a busy machine, a while), and
+ * without it every ringer meanwhile would notify again, for nobody. Each notify
+ * wakes a thread the OS may then run in the ringer's place.
  */
 import { KernelError } from '../errors.js'
 import { checkSpin, checkWaitMs } from './checks.js'
@@ -24,6 +33,7 @@ import { checkSpin, checkWaitMs } from './checks.js'
 export const DOORBELL_BYTES = 64
 const SEQ = 0
 const SLEEPERS = 1
+const ARMED = 2
 /** announce()'s answer when no sleep is needed: seq is an int32, so never 0.5. */
 const READY = 0.5
 
@@ -40,6 +50,7 @@ export class Doorbell {
     const bell = new Doorbell(sab, byteOffset)
     Atomics.store(bell.word, SEQ, 0)
     Atomics.store(bell.word, SLEEPERS, 0)
+    Atomics.store(bell.word, ARMED, 0)
     return bell
   }
 
@@ -71,12 +82,14 @@ export class Doorbell {
     }
     this.buffer = sab
     this.byteOffset = byteOffset
-    this.word = new Int32Array(sab, byteOffset, 2)
+    this.word = new Int32Array(sab, byteOffset, 3)
   }
 
-  /** Producer side: wake the sleepers, if any. Call after publishing. */
+  /** Producer side: wake the sleepers, if any not yet woken. Call after publishing. */
   ring(): void {
-    if (Atomics.load(this.word, SLEEPERS) !== 0) this.wake()
+    if (Atomics.load(this.word, SLEEPERS) !== 0 && Atomics.exchange(this.word, ARMED, 0) === 1) {
+      this.wake()
+    }
   }
 
   /** Wake unconditionally (close, shutdown). */
@@ -110,6 +123,7 @@ export class Doorbell {
     for (let i = 0; i < spin; i++) if (ready()) return READY
     const s = Atomics.load(this.word, SEQ)
     Atomics.add(this.word, SLEEPERS, 1)
+    Atomics.store(this.word, ARMED, 1)
     let now: boolean
     try {
       now = ready()
