@@ -69,7 +69,9 @@ describe('a listener that throws', () => {
       insideDrain += r.stats().length
     })
     const ds = await within(
-      Promise.all(Array.from({ length: 200 }, () => r.spawn(behave, { argv: ['return', '4', '10'] }))),
+      Promise.all(
+        Array.from({ length: 200 }, () => r.spawn(behave, { argv: ['return', '4', '10'] })),
+      ),
       '200 spawns',
     )
     const exits = await within(Promise.all(ds.map((d) => r.wait(d))), '200 waits')
