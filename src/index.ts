@@ -3,7 +3,14 @@
  */
 export { boot, type BootOptions } from './runtime/boot.js'
 export { Runtime } from './runtime/runtime.js'
-export { RuntimeEvents, type RuntimeEvent, type RuntimeEventType } from './runtime/events.js'
+export {
+  RuntimeEvents,
+  EventIterator,
+  DEFAULT_EVENT_BUFFER,
+  type EventIteratorOptions,
+  type RuntimeEvent,
+  type RuntimeEventType,
+} from './runtime/events.js'
 export type { SpawnOptions, WaitOptions, KillOptions } from './kernel/kernel.js'
 export type { CoreStats } from './link/links.js'
 export type { SpawndHealth } from './link/spawnd_link.js'

@@ -324,8 +324,23 @@ class Spawnd implements DispatcherOwner {
   private async runMain(d: Dispatcher, main: DomainMain, ctx: DomainContext): Promise<void> {
     await null
     try {
-      const v = await main(ctx)
-      this.finish(d, ExitHow.RETURNED, Number.isInteger(v) ? (v as number) : 0, null)
+      const v: unknown = await main(ctx)
+      // The exit-code rule (README): nothing returned is 0, an int32 integer is the
+      // code, anything else is a misuse: exit 1, reason 'error', as ctx.exit(bad).
+      if (v === undefined) this.finish(d, ExitHow.RETURNED, 0, null)
+      else if (typeof v === 'number' && (v | 0) === v) this.finish(d, ExitHow.RETURNED, v, null)
+      else {
+        const got =
+          typeof v === 'number'
+            ? String(v)
+            : typeof v === 'string'
+              ? JSON.stringify(v.slice(0, 40))
+              : v === null
+                ? 'null'
+                : `a ${typeof v}`
+        const msg = `main returned ${got}: an exit code is an integer from -2147483648 to 2147483647, or nothing (0)`
+        this.finish(d, ExitHow.THREW, 1, new TypeError(msg))
+      }
     } catch (err) {
       if (err instanceof DomainExit) this.finish(d, ExitHow.EXIT_CALLED, err.exitCode, null)
       else this.finish(d, ExitHow.THREW, 1, err)

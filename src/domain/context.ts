@@ -170,32 +170,47 @@ class Context implements DomainContext {
   }
 
   exit(code = 0): never {
-    const c = Number.isInteger(code) ? code : 1
-    this.#host.exit(c)
-    throw new DomainExit(c)
+    // The exit-code rule (README): an int32 integer, else a TypeError, as a return of main.
+    if (!(typeof code === 'number' && (code | 0) === code)) {
+      const c: unknown = code
+      const got =
+        typeof c === 'number'
+          ? String(c)
+          : typeof c === 'string'
+            ? JSON.stringify(c.slice(0, 40))
+            : c === null
+              ? 'null'
+              : `a ${typeof c}`
+      throw new TypeError(
+        `ctx.exit(${got}): an exit code is an integer from -2147483648 to 2147483647`,
+      )
+    }
+    this.#host.exit(code)
+    throw new DomainExit(code)
   }
 
   async spawn(program: string | URL, opts: ChildSpawnOptions = {}): Promise<Handle> {
     const url = program instanceof URL ? program.href : new URL(String(program), this.#program).href
     const args: CallSpawnArgs = {
       url,
-      argv: opts.argv ?? [],
-      env: opts.env ?? {},
+      // Given as they are (null included): the process manager checks them.
+      argv: opts.argv === undefined ? [] : opts.argv,
+      env: opts.env === undefined ? {} : opts.env,
       core: opts.core ?? null,
-      noreap: opts.noreap === true,
+      noreap: opts.noreap ?? false,
       handles: (opts.handles ?? []).map(handleArg),
-      shareHandles: opts.shareHandles === true,
+      shareHandles: opts.shareHandles ?? false,
     }
     return this.#json<Handle>(Call.SPAWN, args)
   }
 
   async wait(child?: Handle, opts: { nohang?: boolean } = {}): Promise<ChildExit | null> {
     const handle = child === undefined ? null : handleArg(child)
-    return this.#json<ChildExit | null>(Call.WAIT, { handle, nohang: opts.nohang === true })
+    return this.#json<ChildExit | null>(Call.WAIT, { handle, nohang: opts.nohang ?? false })
   }
 
   async kill(h: Handle, opts: { subtree?: boolean } = {}): Promise<void> {
-    await this.#host.call(Call.KILL, { handle: handleArg(h), subtree: opts.subtree === true })
+    await this.#host.call(Call.KILL, { handle: handleArg(h), subtree: opts.subtree ?? false })
   }
 
   async span(h: Handle, core: number): Promise<void> {

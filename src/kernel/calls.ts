@@ -32,6 +32,14 @@ function obj(x: unknown): Record<string, unknown> {
   return x as Record<string, unknown>
 }
 
+/** A yes/no option of a call: absent is no; anything but a boolean is refused. */
+function flag(a: Record<string, unknown>, name: string): boolean {
+  const v = a[name]
+  if (v === undefined) return false
+  if (typeof v !== 'boolean') bad(`${name} must be a boolean`)
+  return v
+}
+
 function handleOf(a: Record<string, unknown>): number {
   const h = a.handle
   if (typeof h !== 'number' || !Number.isInteger(h) || h < 0) bad('handle')
@@ -55,7 +63,13 @@ async function spawn(
 ): Promise<number> {
   const a = obj(raw) as Partial<Record<keyof CallSpawnArgs, unknown>>
   if (typeof a.url !== 'string' || !a.url.startsWith('file:')) bad('url must be a file: URL')
-  const { argv, env } = spawnArgs(a.argv ?? [], a.env ?? {}, pm.limits.maxArgBytes)
+  const { argv, env } = spawnArgs(
+    a.argv === undefined ? [] : a.argv,
+    a.env === undefined ? {} : a.env,
+    pm.limits.maxArgBytes,
+  )
+  const noreap = flag(a, 'noreap')
+  const share = flag(a, 'shareHandles')
   const core = a.core === null || a.core === undefined ? links.pickCore() : (a.core as number)
   const inherit = a.handles ?? []
   if (!Array.isArray(inherit) || !inherit.every((h) => Number.isInteger(h) && h >= 0))
@@ -67,7 +81,7 @@ async function spawn(
   }
   // Shared: the caller's own table object (FORK_SHAREHANDLE). Copied: fresh slots.
   let table: HandleTable
-  if (a.shareHandles === true) {
+  if (share) {
     table = caller.handles
   } else {
     table = new HandleTable(pm.limits.maxHandles)
@@ -76,7 +90,7 @@ async function spawn(
   let handle = -1
   let full: unknown = null
   const child = await pm.spawn(core, a.url, argv, env, caller, {
-    noreap: a.noreap === true,
+    noreap,
     handles: table,
     // Named the moment it is linked: a detached child may end and be freed (its
     // handles closed) before this function resumes, and a handle added after that
@@ -145,12 +159,12 @@ export class Calls {
         const a = obj(raw) as Partial<Record<keyof CallWaitArgs, unknown>>
         const child =
           a.handle === null || a.handle === undefined ? null : target(pm, caller, handleOf(a))
-        return pm.waitChild(caller, child, a.nohang === true)
+        return pm.waitChild(caller, child, flag(a, 'nohang'))
       }
       case Call.KILL: {
         const a = obj(raw) as Partial<Record<keyof CallHandleArgs, unknown>>
         const t = target(pm, caller, handleOf(a))
-        if (a.subtree === true) return pm.killTree(t)
+        if (flag(a, 'subtree')) return pm.killTree(t)
         return pm.kill(t)
       }
       case Call.SPAN: {

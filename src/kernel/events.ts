@@ -1,12 +1,15 @@
 /**
  * Lifecycle events: an EventEmitter (one event name per type, plus 'event' for all
- * of them) and an async iterator of every event, which ends when the runtime shuts
- * down. Each event carries a timestamp. The bus is generic: each layer names its
+ * of them) and async iterators of every event (bounded, event_iterator.ts), which
+ * end when the runtime shuts down. Each event carries a timestamp. Listeners are
+ * user code: they never run inside the kernel (see publish), and one that throws
+ * breaks nothing but its own call (see report). The bus is generic: each layer names its
  * own events (the kernel's are below; the supervisor's are in supervisor/events.ts)
  * and publishes into the one bus the boot path made for the runtime.
  */
 import { EventEmitter } from 'node:events'
 import { Fifo } from '../fifo.js'
+import { DEFAULT_EVENT_BUFFER, EventIterator, type EventIteratorOptions } from './event_iterator.js'
 import type { ErrorText } from '../protocol/error_text.js'
 
 interface Base {
@@ -55,8 +58,18 @@ export interface EventSink<E extends TimedEvent> {
 }
 
 export class EventBus<E extends TimedEvent> extends EventEmitter implements EventSink<E> {
-  private readonly iterators = new Set<EventQueue<E>>()
+  private readonly iterators = new Set<EventIterator<E>>()
   private ended = false
+  /** Events published but not yet handed to the listeners (made only when someone listens). */
+  private readonly pending = new Fifo<E>()
+  private deliveryScheduled = false
+  private readonly maxBuffered: number
+
+  /** `maxBuffered`: events each async iterator keeps for its reader (default 1024). */
+  constructor(maxBuffered: number = DEFAULT_EVENT_BUFFER) {
+    super()
+    this.maxBuffered = bufferSize('eventBuffer', maxBuffered)
+  }
 
   wants(type: E['type']): boolean {
     return (
@@ -64,14 +77,66 @@ export class EventBus<E extends TimedEvent> extends EventEmitter implements Even
     )
   }
 
-  /** @internal emit a lifecycle event with its timestamp. */
+  /**
+   * @internal publish a lifecycle event with its timestamp. Called from inside the
+   * kernel (often from the reply drain), so no user code runs here: iterators only
+   * buffer it, and listeners are called from a microtask once the current drain has
+   * returned (deliver), in publish order.
+   */
   publish(input: EventInput<E>): void {
     if (!this.wants(input.type)) return
     const ev = { ...input, time: Date.now() } as unknown as E
     for (const q of this.iterators) q.push(ev)
-    // No 'error' type exists, so an unlistened event is simply dropped.
-    this.emit(ev.type, ev)
-    this.emit('event', ev)
+    if (this.listenerCount(ev.type) === 0 && this.listenerCount('event') === 0) return
+    this.pending.push(ev)
+    if (!this.deliveryScheduled) {
+      this.deliveryScheduled = true
+      queueMicrotask(this.deliver)
+    }
+  }
+
+  /** Hand every pending event to its listeners, outside the kernel's call stack. */
+  private readonly deliver = (): void => {
+    this.deliveryScheduled = false
+    for (let ev = this.pending.shift(); ev !== undefined; ev = this.pending.shift()) {
+      this.callEach(ev.type, ev)
+      this.callEach('event', ev)
+    }
+  }
+
+  /**
+   * Call every listener of `name`, each on its own: one that throws neither stops
+   * the others nor the events after it; its error is reported (report).
+   */
+  private callEach(name: string, ev: E): void {
+    if (this.listenerCount(name) === 0) return
+    // A copy: listeners added or removed meanwhile wait for the next event, and a
+    // once-wrapper removes itself as it is called, as in EventEmitter.emit.
+    for (const l of this.rawListeners(name) as ((ev: E) => void)[]) {
+      try {
+        l.call(this, ev)
+      } catch (err) {
+        this.report(err)
+      }
+    }
+  }
+
+  /**
+   * A listener threw: as an EventEmitter user expects, an 'error' event when
+   * someone listens for it; else (or when that listener throws too) the error is
+   * rethrown on its own tick, outside the kernel, where the process's
+   * 'uncaughtException' sees it. The runtime keeps serving either way.
+   */
+  private report(err: unknown): void {
+    if (this.listenerCount('error') > 0) {
+      try {
+        this.emit('error', err)
+        return
+      } catch (again) {
+        err = again
+      }
+    }
+    process.nextTick(rethrow, err)
   }
 
   /** @internal the runtime shut down: every iterator finishes. */
@@ -81,58 +146,36 @@ export class EventBus<E extends TimedEvent> extends EventEmitter implements Even
     this.iterators.clear()
   }
 
-  /** Every event from now on, until the runtime shuts down (then the loop ends). */
-  [Symbol.asyncIterator](): AsyncIterableIterator<E> {
-    const q = new EventQueue<E>(() => this.iterators.delete(q))
+  /**
+   * Every event from now on, until the runtime shuts down (then the loop ends),
+   * buffered for this reader up to `maxBuffered` (the oldest dropped and counted
+   * in the iterator's `dropped`).
+   */
+  iterate(opts: EventIteratorOptions = {}): EventIterator<E> {
+    if (typeof opts !== 'object' || opts === null)
+      throw new TypeError('iterate options must be an object')
+    const max =
+      opts.maxBuffered === undefined
+        ? this.maxBuffered
+        : bufferSize('maxBuffered', opts.maxBuffered)
+    const q = new EventIterator<E>(max, () => this.iterators.delete(q))
     if (this.ended) q.finish()
     else this.iterators.add(q)
     return q
   }
+
+  /** `for await (const ev of rt.events)`: iterate() with the default buffer. */
+  [Symbol.asyncIterator](): EventIterator<E> {
+    return this.iterate()
+  }
 }
 
-/** An unbounded queue of events read by one async iterator. */
-class EventQueue<E> implements AsyncIterableIterator<E> {
-  private readonly items = new Fifo<E>()
-  private waiting: ((r: IteratorResult<E>) => void) | null = null
-  private done = false
+function rethrow(err: unknown): never {
+  throw err
+}
 
-  constructor(private readonly detach: () => void) {}
-
-  push(ev: E): void {
-    if (this.done) return
-    if (this.waiting !== null) {
-      const w = this.waiting
-      this.waiting = null
-      w({ value: ev, done: false })
-    } else {
-      this.items.push(ev)
-    }
-  }
-
-  finish(): void {
-    this.done = true
-    if (this.waiting !== null) {
-      const w = this.waiting
-      this.waiting = null
-      w({ value: undefined, done: true })
-    }
-  }
-
-  next(): Promise<IteratorResult<E>> {
-    if (this.items.length > 0) return Promise.resolve({ value: this.items.shift()!, done: false })
-    if (this.done) return Promise.resolve({ value: undefined, done: true })
-    return new Promise((resolve) => {
-      this.waiting = resolve
-    })
-  }
-
-  return(): Promise<IteratorResult<E>> {
-    this.finish()
-    this.detach()
-    return Promise.resolve({ value: undefined, done: true })
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<E> {
-    return this
-  }
+function bufferSize(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    throw new RangeError(`${name} must be a positive integer, got ${String(v)}`)
+  return v
 }

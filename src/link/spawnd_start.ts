@@ -19,6 +19,8 @@ export interface LinkConfig {
   spin: number
   /** How long the main thread polls for replies after publishing requests. */
   hotSpinMicros: number
+  /** Node flags of the spawnd workers; undefined inherits the parent's (runtime/exec_argv.ts). */
+  execArgv?: string[]
 }
 
 /** Start `core`'s spawnd; `bell` is the process manager's doorbell, `token` its secret. */
@@ -42,6 +44,10 @@ export function startSpawnd(
     maxDispatchers: config.maxDispatchers,
     spin: config.spin,
   }
-  const worker = new Worker(workerUrl('spawnd'), { workerData, name: `spawnd-${core}` })
+  const worker = new Worker(workerUrl('spawnd'), {
+    workerData,
+    name: `spawnd-${core}`,
+    execArgv: config.execArgv,
+  })
   return new SpawndLink(core, chan, worker, token)
 }

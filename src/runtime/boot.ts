@@ -13,11 +13,18 @@ import { KernelError } from '../errors.js'
 import { DEFAULT_SPIN } from '../ring/doorbell.js'
 import { SpawndLinks } from '../link/links.js'
 import { withTimeout } from '../link/timers.js'
-import { positiveInt } from '../kernel/args.js'
+import { DEFAULT_EVENT_BUFFER } from '../kernel/event_iterator.js'
+import { intOption, msOption, numberOption, optionsObject } from '../kernel/options.js'
 import { Calls } from '../kernel/calls.js'
 import { Kernel } from '../kernel/kernel.js'
 import { ProcessManager } from '../kernel/process_manager.js'
-import { Supervisor, type SupervisorHost, type SupervisorOptions } from '../supervisor/index.js'
+import {
+  checkSupervisorOptions,
+  Supervisor,
+  type SupervisorHost,
+  type SupervisorOptions,
+} from '../supervisor/index.js'
+import { execArgvOption } from './exec_argv.js'
 import { RuntimeEvents } from './events.js'
 import { Runtime } from './runtime.js'
 
@@ -53,36 +60,84 @@ export interface BootOptions {
   shutdownTimeoutMs?: number
   /** Supervision (heartbeats, restarts). */
   supervisor?: SupervisorOptions
+  /** Events each `for await` over rt.events keeps for its reader (the oldest dropped). Default 1024. */
+  eventBuffer?: number
+  /**
+   * Node flags of the spawnd workers. Default: the parent's, without the flags of
+   * its main script (-e, --input-type, --test, --inspect, ...; see exec_argv.ts).
+   */
+  execArgv?: string[]
+}
+
+/** The options boot reads: any other key is refused (a typo would do nothing). */
+const BOOT_OPTIONS = [
+  'cores',
+  'ringCapacity',
+  'replyRingCapacity',
+  'maxDispatchers',
+  'spin',
+  'hotSpinMicros',
+  'maxArgBytes',
+  'maxChildren',
+  'retainCleaned',
+  'maxDepth',
+  'maxHandles',
+  'bootTimeoutMs',
+  'shutdownTimeoutMs',
+  'supervisor',
+  'eventBuffer',
+  'execArgv',
+] as const
+
+/**
+ * Least bytes of a ring: a frame is a 24-byte header and the ring's 8-byte framing,
+ * and a request or reply carries text (a program's URL, an error's description);
+ * 256 holds a header and a 200-byte text. Below it a spawn of an ordinary path
+ * could never be sent.
+ */
+export const MIN_RING_CAPACITY = 256
+/** Most cores (spawnd workers) one runtime starts. */
+export const MAX_CORES = 1024
+/** Most bytes of a ring (the ring layer's limit). */
+export const MAX_RING_CAPACITY = 2 ** 30
+
+function ringCapacity(name: string, v: unknown, dflt: number): number {
+  const c = intOption(name, v, dflt, MIN_RING_CAPACITY, MAX_RING_CAPACITY)
+  if ((c & (c - 1)) !== 0) throw new RangeError(`${name} must be a power of two, got ${c}`)
+  return c
 }
 
 /**
  * Start a runtime: one spawnd worker per core, each answering a first ping, the
  * process manager on this thread, and the reincarnation server watching the cores.
  */
-export async function boot(opts: BootOptions = {}): Promise<Runtime> {
-  const cores = positiveInt('cores', opts.cores, availableParallelism())
-  const spin = opts.spin ?? DEFAULT_SPIN
-  const hotSpinMicros = opts.hotSpinMicros ?? 20
-  if (spin < 0 || !Number.isInteger(spin))
-    throw new RangeError('spin must be a non-negative integer')
-  if (hotSpinMicros < 0) throw new RangeError('hotSpinMicros must be non-negative')
-  const links = new SpawndLinks({
-    ringCapacity: positiveInt('ringCapacity', opts.ringCapacity, 65536),
-    replyRingCapacity: positiveInt('replyRingCapacity', opts.replyRingCapacity, 1 << 20),
-    maxDispatchers: positiveInt('maxDispatchers', opts.maxDispatchers, 1024),
-    spin,
-    hotSpinMicros,
-  })
-  const events = new RuntimeEvents()
-  const pm = new ProcessManager(links, events, {
-    maxArgBytes: positiveInt('maxArgBytes', opts.maxArgBytes, 2048),
-    maxChildren: positiveInt('maxChildren', opts.maxChildren, 256),
-    retainCleaned: positiveInt('retainCleaned', opts.retainCleaned, 10_000),
-    maxDepth: positiveInt('maxDepth', opts.maxDepth, 16),
-    maxHandles: positiveInt('maxHandles', opts.maxHandles, 64),
-  })
-  const shutdownTimeoutMs = positiveInt('shutdownTimeoutMs', opts.shutdownTimeoutMs, 5000)
-  const bootTimeoutMs = positiveInt('bootTimeoutMs', opts.bootTimeoutMs, 10_000)
+export async function boot(opts?: BootOptions): Promise<Runtime> {
+  const o = optionsObject('boot options', opts, BOOT_OPTIONS)
+  // Every option is checked before anything is made: a refusal leaves nothing behind.
+  const cores = intOption('cores', o.cores, availableParallelism(), 1, MAX_CORES)
+  const linkConfig = {
+    ringCapacity: ringCapacity('ringCapacity', o.ringCapacity, 65536),
+    replyRingCapacity: ringCapacity('replyRingCapacity', o.replyRingCapacity, 1 << 20),
+    maxDispatchers: intOption('maxDispatchers', o.maxDispatchers, 1024),
+    spin: intOption('spin', o.spin, DEFAULT_SPIN, 0),
+    // Microseconds the main thread may spin per flush: at most a second.
+    hotSpinMicros: numberOption('hotSpinMicros', o.hotSpinMicros, 20, 0, 1_000_000),
+    execArgv: execArgvOption(o.execArgv),
+  }
+  const limits = {
+    maxArgBytes: intOption('maxArgBytes', o.maxArgBytes, 2048),
+    maxChildren: intOption('maxChildren', o.maxChildren, 256),
+    retainCleaned: intOption('retainCleaned', o.retainCleaned, 10_000),
+    maxDepth: intOption('maxDepth', o.maxDepth, 16),
+    maxHandles: intOption('maxHandles', o.maxHandles, 64),
+  }
+  const eventBuffer = intOption('eventBuffer', o.eventBuffer, DEFAULT_EVENT_BUFFER)
+  const shutdownTimeoutMs = msOption('shutdownTimeoutMs', o.shutdownTimeoutMs, 5000)
+  const bootTimeoutMs = msOption('bootTimeoutMs', o.bootTimeoutMs, 10_000)
+  const supervisorOpts = checkSupervisorOptions(o.supervisor)
+  const links = new SpawndLinks(linkConfig)
+  const events = new RuntimeEvents(eventBuffer)
+  const pm = new ProcessManager(links, events, limits)
   const calls = new Calls(pm, links)
   links.attach({
     exit: (core, domainId, how, code, text) => pm.onExit(core, domainId, how, code, text),
@@ -91,10 +146,13 @@ export async function boot(opts: BootOptions = {}): Promise<Runtime> {
   })
   const kernel = new Kernel(pm, links, shutdownTimeoutMs)
   const up = await withTimeout(
-    links.start(cores).then(
-      () => 'up' as const,
-      (err: unknown) => err,
-    ),
+    // A worker Node refuses (a bad execArgv) throws at once: a refusal like any other.
+    Promise.resolve()
+      .then(() => links.start(cores))
+      .then(
+        () => 'up' as const,
+        (err: unknown) => err,
+      ),
     bootTimeoutMs,
   )
   if (up !== 'up') {
@@ -124,7 +182,7 @@ export async function boot(opts: BootOptions = {}): Promise<Runtime> {
   }
   let supervisor: Supervisor
   try {
-    supervisor = new Supervisor(host, opts.supervisor)
+    supervisor = new Supervisor(host, supervisorOpts)
   } catch (err) {
     await kernel.shutdown()
     events.end()

@@ -9,5 +9,11 @@ export type RuntimeEvent = KernelEvent | SupervisorEvent
 
 export type RuntimeEventType = RuntimeEvent['type']
 
+export {
+  DEFAULT_EVENT_BUFFER,
+  EventIterator,
+  type EventIteratorOptions,
+} from '../kernel/event_iterator.js'
+
 /** rt.events: an EventEmitter (one event name per type, and 'event') and an async iterator. */
 export class RuntimeEvents extends EventBus<RuntimeEvent> {}

@@ -5,6 +5,8 @@
  * table. boot.ts assembles it.
  */
 import type { Worker } from 'node:worker_threads'
+import { KernelError } from '../errors.js'
+import { boolOption, msOption, optionsObject } from '../kernel/options.js'
 import type { Kernel, KillOptions, SpawnOptions, WaitOptions } from '../kernel/kernel.js'
 import type { DomainCap } from '../kernel/cap.js'
 import type { DomainStatus, WaitResult } from '../kernel/domain_table.js'
@@ -14,6 +16,31 @@ import type { SpawndHealth } from '../link/spawnd_link.js'
 import type { PsEntry } from '../protocol/messages.js'
 import type { Services, Supervisor } from '../supervisor/index.js'
 import type { RuntimeEvents } from './events.js'
+
+/** Run an API body, turning a synchronous refusal into a rejection. */
+function checked<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return body()
+  } catch (err) {
+    return Promise.reject(err)
+  }
+}
+
+/**
+ * rt.spawn's options, checked: known keys only; core an integer when given (null
+ * is no core: INVALID_SPAWND, as any other non-core); argv and env arrays and
+ * objects of strings when given (null is refused, not read as "none").
+ */
+function spawnOptions(opts: SpawnOptions | undefined): SpawnOptions {
+  const o = optionsObject('spawn options', opts, ['core', 'argv', 'env'])
+  if ('core' in o && o.core === null)
+    throw new KernelError('INVALID_SPAWND', 'core must be an integer, got null')
+  if ('argv' in o && o.argv === null)
+    throw new TypeError('argv must be an array of strings, got null')
+  if ('env' in o && o.env === null)
+    throw new TypeError('env must be an object of strings, got null')
+  return o
+}
 
 export class Runtime {
   /** Number of cores (spawnds). */
@@ -41,7 +68,7 @@ export class Runtime {
    * confirmed the spawn (the module loaded and main was started).
    */
   spawn(program: string | URL, opts?: SpawnOptions): Promise<DomainCap> {
-    return this.#kernel.spawn(program, opts)
+    return checked(() => this.#kernel.spawn(program, spawnOptions(opts)))
   }
 
   /** Run the domain on `core` too (another dispatcher, its main started there). */
@@ -54,7 +81,10 @@ export class Runtime {
    * `subtree`, every descendant is stopped first, deepest first (filicide).
    */
   kill(d: DomainCap, opts?: KillOptions): Promise<void> {
-    return this.#kernel.kill(d, opts)
+    return checked(() => {
+      const o = optionsObject('kill options', opts, ['subtree'])
+      return this.#kernel.kill(d, { subtree: boolOption('subtree', o.subtree, false) })
+    })
   }
 
   /**
@@ -62,7 +92,11 @@ export class Runtime {
    * ended within `graceMs`, it is killed. Resolves once it has stopped.
    */
   terminate(d: DomainCap, graceMs: number): Promise<WaitResult> {
-    return this.#kernel.terminate(d, graceMs)
+    return checked(() => {
+      if (graceMs === undefined)
+        throw new TypeError('graceMs must be a number of ms, got undefined')
+      return this.#kernel.terminate(d, msOption('graceMs', graceMs, 0, true))
+    })
   }
 
   /**
@@ -71,7 +105,13 @@ export class Runtime {
    * once its own children are gone), it is freed and its capability goes stale.
    */
   wait(d: DomainCap, opts?: WaitOptions): Promise<WaitResult> {
-    return this.#kernel.wait(d, opts)
+    return checked(() => {
+      const o = optionsObject('wait options', opts, ['nohang', 'reap'])
+      return this.#kernel.wait(d, {
+        nohang: boolOption('nohang', o.nohang, false),
+        reap: boolOption('reap', o.reap, false),
+      })
+    })
   }
 
   /** A snapshot of the domain's entry. Throws DOMAIN_NOTFOUND / DOMAIN_CAP_INVALID. */

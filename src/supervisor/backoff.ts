@@ -7,6 +7,7 @@
  * A run that stayed up for `healthyMs` resets the backoff to its first step.
  */
 import { Fifo } from '../fifo.js'
+import { describe, intOption, MAX_TIMER_MS, msOption, optionsObject } from '../kernel/options.js'
 
 /** MINIX RS's schedule, in supervisor periods. */
 export const MINIX_BACKOFF: readonly number[] = [0, 2, 4, 8, 16, 30]
@@ -20,6 +21,41 @@ export interface RestartLimits {
   withinMs?: number
   /** A run at least this long resets the backoff. Default `withinMs`. */
   healthyMs?: number
+}
+
+/** The keys of RestartLimits (a service's options include them). */
+export const RESTART_LIMITS = ['backoff', 'maxRestarts', 'withinMs', 'healthyMs'] as const
+
+/**
+ * Restart limits, checked, each refusal naming `what`.key: backoff a non-empty
+ * array of finite non-negative periods, maxRestarts a non-negative integer,
+ * withinMs and healthyMs timer delays (healthyMs may be 0: every run is healthy).
+ */
+export function checkRestartLimits(what: string, limits: RestartLimits | undefined): RestartLimits {
+  const o = optionsObject(what, limits, RESTART_LIMITS)
+  return pickRestartLimits(what, o)
+}
+
+/** The restart limits among `o`'s keys (a service's options hold others too), checked. */
+export function pickRestartLimits(what: string, o: RestartLimits): RestartLimits {
+  const steps = o.backoff ?? MINIX_BACKOFF
+  if (!Array.isArray(steps) || steps.length === 0)
+    throw new TypeError(
+      `${what}.backoff must be a non-empty array of periods, got ${describe(steps)}`,
+    )
+  for (const s of steps as unknown[]) {
+    if (typeof s !== 'number' || !(s >= 0 && s <= MAX_TIMER_MS))
+      throw new RangeError(
+        `${what}.backoff must hold finite non-negative numbers of periods, got ${describe(s)}`,
+      )
+  }
+  const withinMs = msOption(`${what}.withinMs`, o.withinMs, 10_000)
+  return {
+    backoff: (steps as number[]).slice(),
+    maxRestarts: intOption(`${what}.maxRestarts`, o.maxRestarts, 5, 0),
+    withinMs,
+    healthyMs: msOption(`${what}.healthyMs`, o.healthyMs, withinMs, true),
+  }
 }
 
 export type Verdict =
@@ -37,17 +73,11 @@ export class RestartPacer {
 
   constructor(periodMs: number, limits: RestartLimits = {}) {
     this.periodMs = periodMs
-    this.steps = limits.backoff ?? MINIX_BACKOFF
-    if (this.steps.length === 0 || this.steps.some((s) => !(s >= 0))) {
-      throw new RangeError('backoff must be a non-empty list of non-negative periods')
-    }
-    this.maxRestarts = limits.maxRestarts ?? 5
-    this.withinMs = limits.withinMs ?? 10_000
-    this.healthyMs = limits.healthyMs ?? this.withinMs
-    if (!Number.isInteger(this.maxRestarts) || this.maxRestarts < 0) {
-      throw new RangeError('maxRestarts must be a non-negative integer')
-    }
-    if (!(this.withinMs > 0)) throw new RangeError('withinMs must be positive')
+    const l = pickRestartLimits('restart limits', limits) as Required<RestartLimits>
+    this.steps = l.backoff
+    this.maxRestarts = l.maxRestarts
+    this.withinMs = l.withinMs
+    this.healthyMs = l.healthyMs
   }
 
   /** A failure happened after a run of `ranMs`: restart after a delay, or give up. */
@@ -60,7 +90,9 @@ export class RestartPacer {
     this.history.push(now)
     const step = this.steps[Math.min(this.attempt, this.steps.length - 1)]
     this.attempt++
-    return { giveUp: false, delayMs: step * this.periodMs, attempt: this.attempt }
+    // A timer keeps at most MAX_TIMER_MS: a longer delay would fire after 1 ms.
+    const delayMs = Math.min(step * this.periodMs, MAX_TIMER_MS)
+    return { giveUp: false, delayMs, attempt: this.attempt }
   }
 
   /** An explicit restart (rt.services.restart): start afresh. */

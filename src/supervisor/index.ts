@@ -4,7 +4,8 @@
  * only through the SupervisorHost the boot path hands it; the kernel knows
  * nothing of it.
  */
-import type { RestartLimits } from './backoff.js'
+import { boolOption, msOption, optionsObject } from '../kernel/options.js'
+import { checkRestartLimits, type RestartLimits } from './backoff.js'
 import { CoreMonitor } from './core_monitor.js'
 import type { SupervisorHost } from './host.js'
 import { Services } from './services.js'
@@ -18,18 +19,29 @@ export interface SupervisorOptions {
   superviseCores?: boolean
 }
 
+const SUPERVISOR_OPTIONS = ['periodMs', 'coreRestart', 'superviseCores'] as const
+
+/** boot's `supervisor` option, checked (each refusal names the option); defaults filled. */
+export function checkSupervisorOptions(
+  opts: SupervisorOptions | undefined,
+): Required<SupervisorOptions> {
+  const o = optionsObject('supervisor', opts, SUPERVISOR_OPTIONS)
+  return {
+    periodMs: msOption('supervisor.periodMs', o.periodMs, 500),
+    coreRestart: checkRestartLimits('supervisor.coreRestart', o.coreRestart),
+    superviseCores: boolOption('supervisor.superviseCores', o.superviseCores, true),
+  }
+}
+
 export class Supervisor {
   /** The table of labelled, supervised services (rt.services). */
   readonly services: Services
   private readonly monitor: CoreMonitor | null
 
-  constructor(host: SupervisorHost, opts: SupervisorOptions = {}) {
-    const periodMs = opts.periodMs ?? 500
-    if (!(typeof periodMs === 'number' && periodMs > 0))
-      throw new RangeError('periodMs must be positive')
-    this.services = new Services(host, periodMs)
-    this.monitor =
-      opts.superviseCores === false ? null : new CoreMonitor(host, periodMs, opts.coreRestart ?? {})
+  constructor(host: SupervisorHost, opts?: SupervisorOptions) {
+    const o = checkSupervisorOptions(opts)
+    this.services = new Services(host, o.periodMs)
+    this.monitor = o.superviseCores ? new CoreMonitor(host, o.periodMs, o.coreRestart) : null
   }
 
   /** Shutdown, OTP's order: the monitor stops, then services in reverse start order. */

@@ -4,7 +4,10 @@
  */
 import type { DomainCap } from '../kernel/cap.js'
 import type { WaitResult } from '../kernel/domain_table.js'
-import { RestartPacer, type RestartLimits } from './backoff.js'
+import { KernelError } from '../errors.js'
+import { spawnArgs } from '../kernel/args.js'
+import { describe, intOption, msOption, optionsObject } from '../kernel/options.js'
+import { pickRestartLimits, RESTART_LIMITS, RestartPacer, type RestartLimits } from './backoff.js'
 
 export type RestartPolicy = 'permanent' | 'transient' | 'temporary'
 
@@ -38,6 +41,69 @@ export interface ServiceInfo {
   restarts: number
   /** How the last incarnation ended. */
   lastExit: WaitResult | null
+}
+
+/** The options a service reads: any other key is refused (a typo would do nothing). */
+const SERVICE_OPTIONS = [
+  'core',
+  'argv',
+  'env',
+  'restart',
+  'initTimeoutMs',
+  'heartbeatMs',
+  'maxSkippedBeats',
+  'stopTimeoutMs',
+  ...RESTART_LIMITS,
+]
+
+export function checkLabel(label: unknown): asserts label is string {
+  if (typeof label !== 'string' || label.length === 0)
+    throw new TypeError(`a service label is a non-empty string, got ${describe(label)}`)
+}
+
+/**
+ * A service's options, checked at up() so a mistake is refused at once, naming
+ * the option, rather than found by every restart: a wrong argv would otherwise
+ * fail five restarts and give up.
+ */
+export function checkServiceOptions(
+  opts: ServiceOptions | undefined,
+  cores: number,
+): ServiceOptions {
+  const o = optionsObject('service options', opts, SERVICE_OPTIONS)
+  const policy = o.restart ?? 'permanent'
+  if (policy !== 'permanent' && policy !== 'transient' && policy !== 'temporary') {
+    throw new TypeError(
+      `restart policy must be permanent, transient or temporary, got ${describe(policy)}`,
+    )
+  }
+  if (o.core !== undefined) checkCore(o.core, cores)
+  // Their kinds now; their size (maxArgBytes) at each spawn, where a refusal gives up.
+  const { argv, env } = spawnArgs(
+    o.argv === undefined ? [] : o.argv,
+    o.env === undefined ? {} : o.env,
+    Number.MAX_SAFE_INTEGER,
+  )
+  const checked: ServiceOptions = {
+    ...pickRestartLimits('service options', o),
+    restart: policy,
+    argv,
+    env,
+    maxSkippedBeats: intOption('maxSkippedBeats', o.maxSkippedBeats, 3, 0),
+  }
+  if (o.core !== undefined) checked.core = o.core
+  for (const k of ['initTimeoutMs', 'heartbeatMs', 'stopTimeoutMs'] as const) {
+    if (o[k] !== undefined) checked[k] = msOption(k, o[k], 0)
+  }
+  return checked
+}
+
+/** A service's preferred core must exist (it may be down now; then another is used). */
+function checkCore(core: unknown, cores: number): void {
+  if (typeof core !== 'number' || !Number.isInteger(core))
+    throw new KernelError('INVALID_SPAWND', `core must be an integer, got ${describe(core)}`)
+  if (core < 0 || core >= cores)
+    throw new KernelError('INVALID_SPAWND', `no spawnd on core ${core} (cores 0..${cores - 1})`)
 }
 
 export class Service {

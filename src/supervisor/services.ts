@@ -23,7 +23,13 @@ import type { WaitResult } from '../kernel/domain_table.js'
 import { programUrl } from '../kernel/args.js'
 import type { KernelEvent } from '../kernel/events.js'
 import type { SupervisorHost } from './host.js'
-import { Service, type ServiceInfo, type ServiceOptions } from './service.js'
+import {
+  checkLabel,
+  checkServiceOptions,
+  Service,
+  type ServiceInfo,
+  type ServiceOptions,
+} from './service.js'
 
 export class Services {
   private readonly table = new Map<string, Service>()
@@ -47,26 +53,16 @@ export class Services {
   }
 
   /** Start a supervised service; resolves once it runs (and, with initTimeoutMs, is ready). */
-  up(label: string, program: string | URL, opts: ServiceOptions = {}): Promise<ServiceInfo> {
+  up(label: string, program: string | URL, opts?: ServiceOptions): Promise<ServiceInfo> {
     try {
-      if (typeof label !== 'string' || label.length === 0)
-        throw new TypeError('a service label is a non-empty string')
+      checkLabel(label)
+      const o = checkServiceOptions(opts, this.rt.cores)
+      const url = programUrl(program)
       if (this.stopped || this.rt.isShutdown)
         throw new KernelError('SHUTDOWN', 'the runtime is shut down')
       if (this.table.has(label))
         throw new KernelError('SERVICE_EXISTS', `service '${label}' is already up`)
-      const policy = opts.restart ?? 'permanent'
-      if (policy !== 'permanent' && policy !== 'transient' && policy !== 'temporary') {
-        throw new TypeError(
-          `restart policy must be permanent, transient or temporary, got ${String(policy)}`,
-        )
-      }
-      for (const k of ['initTimeoutMs', 'heartbeatMs', 'stopTimeoutMs'] as const) {
-        const v = opts[k]
-        if (v !== undefined && !(typeof v === 'number' && v > 0))
-          throw new RangeError(`${k} must be positive`)
-      }
-      const svc = new Service(label, programUrl(program), opts, policy, this.periodMs)
+      const svc = new Service(label, url, o, o.restart ?? 'permanent', this.periodMs)
       this.table.set(label, svc)
       this.order.push(label)
       return new Promise((resolve, reject) => {
@@ -111,6 +107,7 @@ export class Services {
   }
 
   lookup(label: string): ServiceInfo | undefined {
+    checkLabel(label)
     const svc = this.table.get(label)
     return svc === undefined ? undefined : this.info(svc)
   }
@@ -132,6 +129,7 @@ export class Services {
   // ------------------------------------------------------------------ internals
 
   private get(label: string): Service {
+    checkLabel(label)
     const svc = this.table.get(label)
     if (svc === undefined) throw new KernelError('SERVICE_NOTFOUND', `no service '${label}'`)
     return svc
@@ -210,7 +208,15 @@ export class Services {
       if (gen !== svc.generation) return
       // A program that does not load will not load next time either.
       if (KernelError.is(err, 'SHUTDOWN')) return this.giveUp(svc, err as Error)
-      if (KernelError.is(err, 'LOAD')) {
+      // Nor will arguments it refused: a wrong kind of argv or env (checked at up,
+      // but a service's options may be changed by its owner), or too many bytes.
+      if (
+        KernelError.is(err, 'LOAD') ||
+        KernelError.is(err, 'ARGS_TOO_LARGE') ||
+        KernelError.is(err, 'FRAME_TOO_LARGE') ||
+        err instanceof TypeError ||
+        err instanceof RangeError
+      ) {
         this.giveUp(svc, err as Error)
         this.rt.events.publish({
           type: 'gave-up',

@@ -126,10 +126,24 @@ describe('wait and exit', () => {
   })
 
   it('return value, ctx.exit, throw and rejection each give their exit code and reason', async () => {
-    const cases: { argv: string[]; exitCode: number; reason: string; message?: string }[] = [
+    const cases: {
+      argv: string[]
+      exitCode: number
+      reason: string
+      message?: string
+      name?: string
+    }[] = [
       { argv: ['return', '0'], exitCode: 0, reason: 'exited' },
       { argv: ['return', '42'], exitCode: 42, reason: 'exited' },
-      { argv: ['return', 'not-a-number'], exitCode: 0, reason: 'exited' }, // NaN: not an int
+      // NaN is no exit code: the exit-code rule makes it a misuse (README).
+      {
+        argv: ['return', 'not-a-number'],
+        exitCode: 1,
+        reason: 'error',
+        name: 'TypeError',
+        message:
+          'main returned NaN: an exit code is an integer from -2147483648 to 2147483647, or nothing (0)',
+      },
       { argv: ['exit', '5'], exitCode: 5, reason: 'exited' },
       { argv: ['exit', '6', '5'], exitCode: 6, reason: 'exited' }, // after an await
       { argv: ['throw', 'sync-ish'], exitCode: 1, reason: 'error', message: 'sync-ish' },
@@ -145,8 +159,9 @@ describe('wait and exit', () => {
       if (c.message === undefined) {
         expect(r).not.toHaveProperty('error')
       } else {
-        expect(r).toMatchObject({ error: { name: 'Error', message: c.message } })
-        expect(rt.status(d).error).toMatchObject({ name: 'Error', message: c.message })
+        const name = c.name ?? 'Error'
+        expect(r).toMatchObject({ error: { name, message: c.message } })
+        expect(rt.status(d).error).toMatchObject({ name, message: c.message })
       }
     }
     await cleanupBarrier(rt)
