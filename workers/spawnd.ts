@@ -9,7 +9,12 @@
  * waits with Atomics.waitAsync and yields to the loop between drained batches
  * (piscina's "sync" atomics mode freezes its workers' loops: the trap avoided here).
  *
- * Uses ring, protocol and domain only; never kernel.
+ * Uses ring, protocol and domain only; never kernel. Every intrinsic it calls is
+ * its own reference, taken at load before any domain runs (src/intrinsics.ts): a
+ * domain that replaces JSON, Atomics, Promise or Map methods breaks only itself.
+ * A request it cannot handle is answered PROTOCOL (the supervisor restarts a core
+ * whose protocol keeps failing); a domain's stray throw or rejection ends only that
+ * domain when it can be traced to it (faults.ts).
  */
 import { workerData } from 'node:worker_threads'
 import { Channel } from '../src/ring/channel.js'
@@ -30,6 +35,25 @@ import {
   type DomainContext,
   type DomainMain,
 } from '../src/domain/context.js'
+import {
+  ArrayPush,
+  AbortControllerAbort,
+  JSONParse,
+  JSONStringify,
+  NumberIsInteger,
+  ObjectCreate,
+  ObjectKeys,
+  PromiseReject,
+  PromiseThen,
+  SafeAbortController,
+  SafeClearInterval,
+  SafeMap,
+  SafePromise,
+  SafeSetImmediate,
+  SafeSetInterval,
+} from '../src/intrinsics.js'
+import { installFaultHandlers, runAs } from './faults.js'
+import { GaugeWriter } from './gauges.js'
 
 interface PendingCall {
   resolve: (text: string) => void
@@ -46,10 +70,15 @@ class Spawnd implements DispatcherOwner {
   private readonly maxDispatchers: number
   private readonly spin: number
   /** The ps table: dispatcher id -> dispatcher; ids from 1, reused after cleanup. */
-  private readonly ps = new Map<number, Dispatcher>()
-  private readonly byDomain = new Map<number, Dispatcher>()
+  private readonly ps = new SafeMap<number, Dispatcher>()
+  private readonly byDomain = new SafeMap<number, Dispatcher>()
   /** Loaded programs' main functions, by URL (ESM caches the modules anyway). */
-  private readonly mains = new Map<string, DomainMain>()
+  private readonly mains = new SafeMap<string, DomainMain>()
+  /** Every URL ever imported (ESM keeps each module for good): the gauge the retire rule reads. */
+  private readonly imported = new SafeMap<string, true>()
+  /** Requests handled (RESULTs are answers, not requests): the gauges' HANDLED. */
+  private handled = 0
+  readonly gauges: GaugeWriter
   /** Table slots promised to spawns whose module is still loading. */
   private reserved = 0
   private running = 0
@@ -63,7 +92,7 @@ class Spawnd implements DispatcherOwner {
   private readonly in = frameHeader()
   private readonly out = frameHeader()
   /** Domains' calls to the process manager awaiting a RESULT, by tag. */
-  private readonly calls = new Map<number, PendingCall>()
+  private readonly calls = new SafeMap<number, PendingCall>()
   private callTag = 0
   private stopping = false
   private readonly readable: () => boolean
@@ -80,11 +109,13 @@ class Spawnd implements DispatcherOwner {
     this.port = new FrameSender(this.chan.tx, new Doorbell(boot.mainBell, boot.mainBellOffset))
     this.readable = () => !this.rx.isEmpty() || this.chan.closed
     this.closed = () => this.chan.closed
+    this.gauges = new GaugeWriter(boot.gauges)
   }
 
   async run(): Promise<void> {
     // A pending Atomics.waitAsync does not keep a worker alive: hold a handle.
-    const keepAlive = setInterval(() => {}, 1 << 30)
+    const keepAlive = SafeSetInterval(() => {}, 1 << 30)
+    this.gauges.start()
     while (!this.stopping) {
       const n = this.drain()
       if (this.stopping || this.chan.closed) break
@@ -102,14 +133,15 @@ class Spawnd implements DispatcherOwner {
         this.chan.rxBell.waitSync(this.readable, this.spin, 1000)
       }
     }
-    for (const d of this.ps.values()) this.stopDispatcher(d)
+    this.ps.forEach((d) => this.stopDispatcher(d))
     // Answers still waiting for room in the reply ring (SHUTDOWN's among them) must go
     // out before the worker ends, or their clients get SHUTDOWN for work that was done.
     while (this.port.backlog > 0 && !this.chan.closed) {
       this.port.flush()
       if (this.port.backlog > 0) await this.chan.rxBell.waitAsync(this.closed, this.spin, 1)
     }
-    clearInterval(keepAlive)
+    this.gauges.stop()
+    SafeClearInterval(keepAlive)
   }
 
   /** Handle up to MAX_BATCH requests; release them, then publish the replies once. */
@@ -122,7 +154,7 @@ class Spawnd implements DispatcherOwner {
       for (; n < MAX_BATCH; n++) {
         const at = rx.poll()
         if (at < 0) break
-        this.handle(at)
+        this.guarded(at)
       }
       // poll() may have passed a wrap marker with no frame after it: release those
       // bytes too, or a request that needs them never fits (usedBytes is then > 0).
@@ -131,7 +163,42 @@ class Spawnd implements DispatcherOwner {
       this.inBatch = false
     }
     this.port.flush()
+    if (n > 0) this.noteHosting()
     return n
+  }
+
+  /** Publish what this core hosts, after the requests handled so far (core_gauges.ts). */
+  private noteHosting(): void {
+    const idle =
+      this.ps.size === 0 && this.reserved === 0 && this.inFlight === 0 && this.calls.size === 0
+    this.gauges.hosting(idle, this.handled)
+  }
+
+  /**
+   * Handle one request; one the spawnd cannot handle (a realm intrinsic it did not
+   * take for itself broken by a domain, a bug) is answered PROTOCOL, so its client
+   * hears of it and the supervisor can judge the core, instead of the loop dying
+   * with every domain on it.
+   */
+  private guarded(at: number): void {
+    const h = this.in
+    h.op = 0
+    h.tag = 0
+    try {
+      this.handle(at)
+    } catch (err) {
+      if (h.op === Op.RESULT) {
+        const pending = this.calls.get(h.tag)
+        this.calls.delete(h.tag)
+        pending?.reject(new KernelError('PROTOCOL', 'the answer to this call was unreadable'))
+        return
+      }
+      try {
+        this.reply(h.tag, 'PROTOCOL', 0, encodeError(err, false))
+      } catch {
+        this.reply(h.tag, 'PROTOCOL', 0, null)
+      }
+    }
   }
 
   private handle(at: number): void {
@@ -140,6 +207,7 @@ class Spawnd implements DispatcherOwner {
     const h = this.in
     readHeader(rx, at, h)
     const { op, tag, domainId } = h
+    if (op !== Op.RESULT) this.handled = (this.handled + 1) | 0
     if (h.aux !== this.token) {
       // Barrelfish's spawnd checks the caller holds the process manager's cap.
       return this.reply(tag, 'NOT_PROC_MNGR', 0, 'request not from the process manager')
@@ -164,7 +232,10 @@ class Spawnd implements DispatcherOwner {
           return this.reply(tag, 'DOMAIN_NOTFOUND', 0, `no dispatcher of domain ${domainId}`)
         }
         // Made now if the domain has not read ctx.stopSignal yet: it finds it aborted.
-        if (d.state === 'running') (d.term ??= new AbortController()).abort()
+        if (d.state === 'running') {
+          const term = (d.term ??= new SafeAbortController())
+          runAs(d, () => AbortControllerAbort(term))
+        }
         return this.reply(tag, null, d.state === 'running' ? 1 : 0, null)
       }
       case Op.CLEANUP: {
@@ -178,10 +249,16 @@ class Spawnd implements DispatcherOwner {
       }
       case Op.PS: {
         const rows: PsEntry[] = []
-        for (const d of this.ps.values()) {
-          rows.push({ dispatcher: d.id, domainId: d.domainId, state: d.state, program: d.program })
-        }
-        return this.reply(tag, null, rows.length, JSON.stringify(rows))
+        this.ps.forEach((d) => {
+          // Null-prototype rows: stringify must not meet a toJSON put on Object.prototype.
+          const row = ObjectCreate(null) as PsEntry
+          row.dispatcher = d.id
+          row.domainId = d.domainId
+          row.state = d.state
+          row.program = d.program
+          ArrayPush(rows, row)
+        })
+        return this.reply(tag, null, rows.length, JSONStringify(rows))
       }
       case Op.RESULT:
         return this.result(tag, h.value, readText(rx, at))
@@ -196,7 +273,7 @@ class Spawnd implements DispatcherOwner {
   private spawn(tag: number, domainId: number, text: string): void {
     let req: SpawnText
     try {
-      req = JSON.parse(text) as SpawnText
+      req = JSONParse(text) as SpawnText
     } catch (err) {
       return this.reply(tag, 'PROTOCOL', 0, encodeError(err))
     }
@@ -222,7 +299,9 @@ class Spawnd implements DispatcherOwner {
     if (known !== undefined) return this.start(tag, domainId, req, known)
     this.reserved++
     this.inFlight++
-    import(req.url).then(
+    this.noteImport(req.url)
+    PromiseThen(
+      import(req.url) as Promise<{ default?: unknown }>,
       (mod: { default?: unknown }) => {
         this.reserved--
         this.inFlight--
@@ -240,10 +319,17 @@ class Spawnd implements DispatcherOwner {
     )
   }
 
+  /** Count a distinct program URL: its module stays in this worker's ESM cache for good. */
+  private noteImport(url: string): void {
+    if (this.imported.has(url)) return
+    this.imported.set(url, true)
+    this.gauges.modules(this.imported.size)
+  }
+
   /** A domain's call goes up the reply ring, stamped with the caller's domain id. */
   callFor(d: Dispatcher, op: CallCode, args: unknown): Promise<string> {
     if (d.state !== 'running') {
-      return Promise.reject(
+      return PromiseReject(
         new KernelError(
           'DOMAIN_NOT_RUNNING',
           `domain ${d.domainId} has stopped on core ${this.core}`,
@@ -252,9 +338,9 @@ class Spawnd implements DispatcherOwner {
     }
     let text: string
     try {
-      text = JSON.stringify(args)
+      text = JSONStringify(args)
     } catch (err) {
-      return Promise.reject(err)
+      return PromiseReject(err)
     }
     const tag = (this.callTag = (this.callTag % 0x7ffffffe) + 1)
     const h = this.out
@@ -267,13 +353,13 @@ class Spawnd implements DispatcherOwner {
       this.port.send(h, text)
     } catch (err) {
       const tooLarge = err instanceof KernelError && err.code === 'FRAME_TOO_LARGE'
-      if (!tooLarge) return Promise.reject(err)
-      return Promise.reject(
+      if (!tooLarge) return PromiseReject(err)
+      return PromiseReject(
         new KernelError('ARGS_TOO_LARGE', 'call arguments exceed the reply ring', { cause: err }),
       )
     }
     if (!this.inBatch) this.port.flush()
-    return new Promise<string>((resolve, reject) => {
+    return new SafePromise<string>((resolve, reject) => {
       this.calls.set(tag, { resolve, reject })
     })
   }
@@ -314,17 +400,21 @@ class Spawnd implements DispatcherOwner {
       program: req.url,
       host: d,
     })
-    void this.runMain(d, main, ctx)
+    runAs(d, () => void this.runMain(d, main, ctx))
   }
 
-  /** Run main after the current batch is published; its end is the dispatcher's. */
+  /**
+   * Run main after the current batch is published; its end is the dispatcher's.
+   * Runs inside `d`'s async context (faults.ts), so a stray throw is traced to it.
+   */
   private async runMain(d: Dispatcher, main: DomainMain, ctx: DomainContext): Promise<void> {
     await null
     try {
       const v = await main(ctx)
-      this.finish(d, ExitHow.RETURNED, Number.isInteger(v) ? (v as number) : 0, null)
+      this.finish(d, ExitHow.RETURNED, NumberIsInteger(v) ? (v as number) : 0, null)
     } catch (err) {
-      if (err instanceof DomainExit) this.finish(d, ExitHow.EXIT_CALLED, err.exitCode, null)
+      const exit = asDomainExit(err)
+      if (exit !== null) this.finish(d, ExitHow.EXIT_CALLED, exit.exitCode, null)
       else this.finish(d, ExitHow.THREW, 1, err)
     }
   }
@@ -342,14 +432,20 @@ class Spawnd implements DispatcherOwner {
     h.domainId = d.domainId
     h.value = code
     this.port.answer(h, err === null ? null : encodeError(err), null)
-    if (!this.inBatch) this.port.flush()
+    if (!this.inBatch) {
+      this.port.flush()
+      this.noteHosting()
+    }
   }
 
   private stopDispatcher(d: Dispatcher): void {
     if (d.state !== 'running') return
     d.state = 'stopped'
     this.running--
-    d.ac?.abort(KILLED)
+    const ac = d.ac
+    // Its abort listeners are the domain's code: run them in its context, so their
+    // throws are traced to it (faults.ts), not to the spawnd.
+    if (ac !== null) runAs(d, () => AbortControllerAbort(ac, KILLED))
   }
 
   private reply(
@@ -370,19 +466,23 @@ class Spawnd implements DispatcherOwner {
 }
 
 function yieldToLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
+  return new SafePromise((resolve) => SafeSetImmediate(resolve))
 }
 
-// ctx.exit() called from a timer or callback throws DomainExit outside main's
-// promise chain: the exit is already recorded, so that throw is not a core fault.
-// Anything else uncaught still ends the worker (the supervisor restarts the core).
-process.on('uncaughtException', (err) => {
-  if (err instanceof DomainExit) return
-  throw err
-})
+/** The DomainExit `err` is, or null; guarded (instanceof runs a Proxy's trap). */
+function asDomainExit(err: unknown): DomainExit | null {
+  try {
+    return err instanceof DomainExit ? err : null
+  } catch {
+    return null
+  }
+}
 
 // Read the boot data, then drop it from workerData: domains share this realm, and
 // the rings must not be one import away from them.
 const boot: SpawndBoot = { ...(workerData as SpawndBoot) }
-for (const k of Object.keys(workerData as object)) delete (workerData as Record<string, unknown>)[k]
-await new Spawnd(boot).run()
+for (const k of ObjectKeys(workerData as object)) delete (workerData as Record<string, unknown>)[k]
+const spawnd = new Spawnd(boot)
+// A stray throw or rejection traced to a domain ends that domain (exit 1, 'error').
+installFaultHandlers((d, err) => spawnd.finish(d, ExitHow.THREW, 1, err))
+await spawnd.run()

@@ -8,6 +8,7 @@
  * by handles, indices into this domain's own handle table kept by the process
  * manager. Nothing here hands a domain the rings or spawnd internals.
  */
+import { JSONParse, NumberIsInteger, ObjectFreeze } from '../intrinsics.js'
 import { Call, type CallCode } from '../protocol/opcodes.js'
 import type {
   CallSpawnArgs,
@@ -118,7 +119,7 @@ export interface ContextInit {
 }
 
 function handleArg(h: unknown): Handle {
-  if (typeof h !== 'number' || !Number.isInteger(h) || h < 0) {
+  if (typeof h !== 'number' || !NumberIsInteger(h) || h < 0) {
     throw new TypeError(
       `a handle is a non-negative integer from this domain's table, got ${String(h)}`,
     )
@@ -140,13 +141,13 @@ class Context implements DomainContext {
   readonly #host: DispatcherHost
 
   constructor(init: ContextInit) {
-    this.argv = Object.freeze(init.argv)
-    this.env = Object.freeze(init.env)
+    this.argv = ObjectFreeze(init.argv)
+    this.env = ObjectFreeze(init.env)
     this.core = init.core
     this.domainId = init.domainId
     this.#program = init.program
     this.#host = init.host
-    Object.freeze(this)
+    ObjectFreeze(this)
   }
 
   get signal(): AbortSignal {
@@ -158,7 +159,7 @@ class Context implements DomainContext {
   }
 
   async #json<T>(op: CallCode, args: unknown): Promise<T> {
-    return JSON.parse(await this.#host.call(op, args)) as T
+    return JSONParse(await this.#host.call(op, args)) as T
   }
 
   async ready(): Promise<void> {
@@ -170,7 +171,7 @@ class Context implements DomainContext {
   }
 
   exit(code = 0): never {
-    const c = Number.isInteger(code) ? code : 1
+    const c = NumberIsInteger(code) ? code : 1
     this.#host.exit(c)
     throw new DomainExit(c)
   }

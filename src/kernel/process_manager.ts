@@ -17,6 +17,7 @@
  * Every request has exactly one answer, including when its core fails or the
  * runtime shuts down, so no client is left waiting.
  */
+import { coreFaultText } from '../protocol/core_fault.js'
 import { KernelError } from '../errors.js'
 import type { CoreLinks } from '../link/link.js'
 import { ERR_OK } from '../protocol/errcodes.js'
@@ -367,6 +368,7 @@ export class ProcessManager {
       if (e.state === 'RUNNING') {
         e.exitCode = CORE_FAILED_EXIT_CODE
         e.reason = 'core-failed'
+        e.error = coreFaultText(why)
         this.beginStop(e)
       } else if (e.state === 'STOP_PEND') {
         this.checkStopped(e)

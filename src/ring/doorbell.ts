@@ -18,6 +18,15 @@
  * the sleeper, bumps seq and notifies; a sleeper not yet in wait() then finds
  * seq != s and returns at once. Several sleepers (MPMC consumers) are all woken.
  */
+import {
+  AtomicsAdd,
+  AtomicsLoad,
+  AtomicsNotify,
+  AtomicsStore,
+  AtomicsSub,
+  AtomicsWait,
+  AtomicsWaitAsync,
+} from '../intrinsics.js'
 export const DOORBELL_BYTES = 64
 const SEQ = 0
 const SLEEPERS = 1
@@ -35,8 +44,8 @@ export class Doorbell {
   /** Lay out a quiet doorbell at `byteOffset` of `sab`. */
   static init(sab: SharedArrayBuffer, byteOffset: number): Doorbell {
     const bell = new Doorbell(sab, byteOffset)
-    Atomics.store(bell.word, SEQ, 0)
-    Atomics.store(bell.word, SLEEPERS, 0)
+    AtomicsStore(bell.word, SEQ, 0)
+    AtomicsStore(bell.word, SLEEPERS, 0)
     return bell
   }
 
@@ -64,19 +73,19 @@ export class Doorbell {
 
   /** Producer side: wake the sleepers, if any. Call after publishing. */
   ring(): void {
-    if (Atomics.load(this.word, SLEEPERS) !== 0) this.wake()
+    if (AtomicsLoad(this.word, SLEEPERS) !== 0) this.wake()
   }
 
   /** Wake unconditionally (close, shutdown). */
   wake(): void {
-    Atomics.add(this.word, SEQ, 1)
-    Atomics.notify(this.word, SEQ)
+    AtomicsAdd(this.word, SEQ, 1)
+    AtomicsNotify(this.word, SEQ)
     this.notifies++
   }
 
   /** True while some thread has announced it sleeps here. */
   hasSleepers(): boolean {
-    return Atomics.load(this.word, SLEEPERS) !== 0
+    return AtomicsLoad(this.word, SLEEPERS) !== 0
   }
 
   /**
@@ -87,10 +96,10 @@ export class Doorbell {
    */
   private announce(ready: ReadyCheck, spin: number): number {
     for (let i = 0; i < spin; i++) if (ready()) return READY
-    const s = Atomics.load(this.word, SEQ)
-    Atomics.add(this.word, SLEEPERS, 1)
+    const s = AtomicsLoad(this.word, SEQ)
+    AtomicsAdd(this.word, SLEEPERS, 1)
     if (ready()) {
-      Atomics.sub(this.word, SLEEPERS, 1)
+      AtomicsSub(this.word, SLEEPERS, 1)
       return READY
     }
     this.sleeps++
@@ -106,8 +115,8 @@ export class Doorbell {
   waitSync(ready: ReadyCheck, spin = DEFAULT_SPIN, timeoutMs = Infinity): boolean {
     const s = this.announce(ready, spin)
     if (s === READY) return true
-    Atomics.wait(this.word, SEQ, s, timeoutMs)
-    Atomics.sub(this.word, SLEEPERS, 1)
+    AtomicsWait(this.word, SEQ, s, timeoutMs)
+    AtomicsSub(this.word, SLEEPERS, 1)
     return ready()
   }
 
@@ -125,9 +134,9 @@ export class Doorbell {
   ): Promise<boolean> {
     const s = this.announce(ready, spin)
     if (s === READY) return true
-    const r = Atomics.waitAsync(this.word, SEQ, s, timeoutMs)
+    const r = AtomicsWaitAsync(this.word, SEQ, s, timeoutMs)
     if (r.async) await r.value
-    Atomics.sub(this.word, SLEEPERS, 1)
+    AtomicsSub(this.word, SLEEPERS, 1)
     return ready()
   }
 }

@@ -24,6 +24,13 @@
  */
 import { KernelError } from '../errors.js'
 import { checkCapacity } from './spsc.js'
+import {
+  AtomicsCompareExchange,
+  AtomicsLoad,
+  AtomicsStore,
+  MathMax,
+  NumberIsInteger,
+} from '../intrinsics.js'
 
 export const MPMC_MAGIC = 0x4d4b4d50 // 'MKMP'
 export const MPMC_VERSION = 1
@@ -49,7 +56,7 @@ export class MpmcRing {
     // With one slot, "ready for the consumer of p" (seq p + 1) reads as "free for the
     // producer of p + 1": a second push overwrites the first. Vyukov requires >= 2.
     if (slots < 2) throw new RangeError(`an MPMC ring needs at least 2 slots, got ${slots}`)
-    if (!Number.isInteger(slotBytes) || slotBytes < 16 || slotBytes % 8 !== 0) {
+    if (!NumberIsInteger(slotBytes) || slotBytes < 16 || slotBytes % 8 !== 0) {
       throw new RangeError(`slotBytes must be a multiple of 8 and at least 16, got ${slotBytes}`)
     }
     return HEADER_BYTES + slots * slotBytes
@@ -73,7 +80,7 @@ export class MpmcRing {
     all[SLOT_BYTES] = slotBytes
     const stride = slotBytes >> 2
     for (let i = 0; i < opts.slots; i++) all[(HEADER_BYTES >> 2) + i * stride] = i
-    Atomics.store(all, MAGIC, MPMC_MAGIC)
+    AtomicsStore(all, MAGIC, MPMC_MAGIC)
     return new MpmcRing(sab, byteOffset)
   }
 
@@ -114,7 +121,7 @@ export class MpmcRing {
       throw new KernelError('BAD_BUFFER', `no MPMC header fits at offset ${byteOffset}`)
     }
     const ctrl = new Int32Array(sab, byteOffset, HEADER_BYTES >> 2)
-    if (Atomics.load(ctrl, MAGIC) !== MPMC_MAGIC) {
+    if (AtomicsLoad(ctrl, MAGIC) !== MPMC_MAGIC) {
       throw new KernelError('BAD_BUFFER', `no MPMC ring at offset ${byteOffset} (bad magic)`)
     }
     if (ctrl[VERSION] !== MPMC_VERSION) {
@@ -155,7 +162,7 @@ export class MpmcRing {
    */
   claim(length: number): number {
     if (!(length >= 0 && length <= this.maxPayload) || (length | 0) !== length) {
-      if (Number.isInteger(length) && length > this.maxPayload) {
+      if (NumberIsInteger(length) && length > this.maxPayload) {
         throw new KernelError(
           'FRAME_TOO_LARGE',
           `a ${length}-byte frame does not fit a ${this.slotBytes}-byte slot (max payload ${this.maxPayload})`,
@@ -164,12 +171,12 @@ export class MpmcRing {
       throw new RangeError(`frame length must be a non-negative integer, got ${length}`)
     }
     const i32 = this.i32
-    let pos = Atomics.load(this.ctrl, ENQ)
+    let pos = AtomicsLoad(this.ctrl, ENQ)
     for (;;) {
       const w = (pos & this.mask) * this.stride
-      const dif = (Atomics.load(i32, w) - pos) | 0
+      const dif = (AtomicsLoad(i32, w) - pos) | 0
       if (dif === 0) {
-        const seen = Atomics.compareExchange(this.ctrl, ENQ, pos, (pos + 1) | 0)
+        const seen = AtomicsCompareExchange(this.ctrl, ENQ, pos, (pos + 1) | 0)
         if (seen === pos) {
           i32[w + 1] = length
           this.claimed = pos
@@ -181,7 +188,7 @@ export class MpmcRing {
         this.fullSpins++
         return -1
       } else {
-        pos = Atomics.load(this.ctrl, ENQ)
+        pos = AtomicsLoad(this.ctrl, ENQ)
       }
     }
   }
@@ -189,7 +196,7 @@ export class MpmcRing {
   /** Producer: publish the claimed slot to consumers. */
   commit(): void {
     const pos = this.claimed
-    Atomics.store(this.i32, (pos & this.mask) * this.stride, (pos + 1) | 0)
+    AtomicsStore(this.i32, (pos & this.mask) * this.stride, (pos + 1) | 0)
   }
 
   /** Copy `payload` in as one frame. False when full. */
@@ -207,12 +214,12 @@ export class MpmcRing {
    */
   poll(): number {
     const i32 = this.i32
-    let pos = Atomics.load(this.ctrl, DEQ)
+    let pos = AtomicsLoad(this.ctrl, DEQ)
     for (;;) {
       const w = (pos & this.mask) * this.stride
-      const dif = (Atomics.load(i32, w) - ((pos + 1) | 0)) | 0
+      const dif = (AtomicsLoad(i32, w) - ((pos + 1) | 0)) | 0
       if (dif === 0) {
-        const seen = Atomics.compareExchange(this.ctrl, DEQ, pos, (pos + 1) | 0)
+        const seen = AtomicsCompareExchange(this.ctrl, DEQ, pos, (pos + 1) | 0)
         if (seen === pos) {
           this.frameLength = i32[w + 1]
           this.polled = pos
@@ -224,7 +231,7 @@ export class MpmcRing {
         this.emptySpins++
         return -1
       } else {
-        pos = Atomics.load(this.ctrl, DEQ)
+        pos = AtomicsLoad(this.ctrl, DEQ)
       }
     }
   }
@@ -232,7 +239,7 @@ export class MpmcRing {
   /** Consumer: hand the polled slot back to producers of the next lap. */
   release(): void {
     const pos = this.polled
-    Atomics.store(this.i32, (pos & this.mask) * this.stride, (pos + this.slots) | 0)
+    AtomicsStore(this.i32, (pos & this.mask) * this.stride, (pos + this.slots) | 0)
   }
 
   /** Copy the next frame out (allocates; for tests and cold paths). Null when empty. */
@@ -246,6 +253,6 @@ export class MpmcRing {
 
   /** Frames enqueued and not yet dequeued, approximately (a racy snapshot). */
   size(): number {
-    return Math.max(0, (Atomics.load(this.ctrl, ENQ) - Atomics.load(this.ctrl, DEQ)) | 0)
+    return MathMax(0, (AtomicsLoad(this.ctrl, ENQ) - AtomicsLoad(this.ctrl, DEQ)) | 0)
   }
 }

@@ -31,6 +31,7 @@
  * the head hands released bytes back to the producer.
  */
 import { KernelError } from '../errors.js'
+import { AtomicsLoad, AtomicsStore, MathFloor, MathMin, NumberIsInteger } from '../intrinsics.js'
 
 export const RING_MAGIC = 0x4d4b5247 // 'MKRG'
 export const RING_VERSION = 1
@@ -55,7 +56,7 @@ export function frameBytes(payloadLength: number): number {
 }
 
 export function checkCapacity(capacity: number, what = 'ring capacity'): void {
-  if (!Number.isInteger(capacity) || capacity <= 0) {
+  if (!NumberIsInteger(capacity) || capacity <= 0) {
     throw new RangeError(`${what} must be a positive integer, got ${capacity}`)
   }
   if ((capacity & (capacity - 1)) !== 0) {
@@ -90,7 +91,7 @@ export class SpscRing {
     hdr[VERSION] = RING_VERSION
     hdr[CAPACITY] = capacity
     // The magic goes last: an attacher that sees it sees a complete header.
-    Atomics.store(hdr, MAGIC, RING_MAGIC)
+    AtomicsStore(hdr, MAGIC, RING_MAGIC)
     return new SpscRing(sab, byteOffset)
   }
 
@@ -134,7 +135,7 @@ export class SpscRing {
       throw new KernelError('BAD_BUFFER', `no ring header fits at offset ${byteOffset}`)
     }
     const ctrl = new Int32Array(sab, byteOffset, HEADER_BYTES >> 2)
-    if (Atomics.load(ctrl, MAGIC) !== RING_MAGIC) {
+    if (AtomicsLoad(ctrl, MAGIC) !== RING_MAGIC) {
       throw new KernelError('BAD_BUFFER', `no ring at offset ${byteOffset} (bad magic)`)
     }
     if (ctrl[VERSION] !== RING_VERSION) {
@@ -157,8 +158,8 @@ export class SpscRing {
     this.bytes = new Uint8Array(sab, byteOffset + HEADER_BYTES, capacity)
     this.i32 = new Int32Array(sab, byteOffset + HEADER_BYTES, capacity >> 2)
     this.view = new DataView(sab, byteOffset + HEADER_BYTES, capacity)
-    this.localTail = this.cachedTail = Atomics.load(ctrl, TAIL)
-    this.localHead = this.cachedHead = Atomics.load(ctrl, HEAD)
+    this.localTail = this.cachedTail = AtomicsLoad(ctrl, TAIL)
+    this.localHead = this.cachedHead = AtomicsLoad(ctrl, HEAD)
   }
 
   // ---------------------------------------------------------------- producer
@@ -240,11 +241,11 @@ export class SpscRing {
     let room = this.capacity - ((tail - this.cachedHead) | 0)
     if (room < count * need) {
       // The cached head shows less room than asked for: look at the real one.
-      this.cachedHead = Atomics.load(this.ctrl, HEAD)
+      this.cachedHead = AtomicsLoad(this.ctrl, HEAD)
       room = this.capacity - ((tail - this.cachedHead) | 0)
     }
     const toEnd = this.capacity - pos
-    const n = Math.min(count, Math.floor((room < toEnd ? room : toEnd) / need))
+    const n = MathMin(count, MathFloor((room < toEnd ? room : toEnd) / need))
     if (n <= 0) {
       this.reservedFrames = 0
       return -1
@@ -258,7 +259,7 @@ export class SpscRing {
   }
 
   private refuseLength(length: number): never {
-    if (Number.isInteger(length) && length > this.maxPayload) {
+    if (NumberIsInteger(length) && length > this.maxPayload) {
       throw new KernelError(
         'FRAME_TOO_LARGE',
         `a ${length}-byte frame can never fit a ring of ${this.capacity} bytes (max payload ${this.maxPayload})`,
@@ -269,13 +270,13 @@ export class SpscRing {
 
   private hasRoom(tail: number, need: number): boolean {
     if (this.capacity - ((tail - this.cachedHead) | 0) >= need) return true
-    this.cachedHead = Atomics.load(this.ctrl, HEAD)
+    this.cachedHead = AtomicsLoad(this.ctrl, HEAD)
     return this.capacity - ((tail - this.cachedHead) | 0) >= need
   }
 
   /** Make every reserved frame visible to the consumer: one atomic store. */
   publish(): void {
-    Atomics.store(this.ctrl, TAIL, this.localTail)
+    AtomicsStore(this.ctrl, TAIL, this.localTail)
   }
 
   /** Copy `payload` in as one frame and publish it. False when the ring is full. */
@@ -306,7 +307,7 @@ export class SpscRing {
 
   /** Bytes free for the producer now (re-reads the head). */
   freeBytes(): number {
-    this.cachedHead = Atomics.load(this.ctrl, HEAD)
+    this.cachedHead = AtomicsLoad(this.ctrl, HEAD)
     return this.capacity - ((this.localTail - this.cachedHead) | 0)
   }
 
@@ -322,7 +323,7 @@ export class SpscRing {
     let head = this.localHead
     for (;;) {
       if (head === this.cachedTail) {
-        this.cachedTail = Atomics.load(this.ctrl, TAIL)
+        this.cachedTail = AtomicsLoad(this.ctrl, TAIL)
         if (head === this.cachedTail) {
           this.localHead = head
           return -1
@@ -342,7 +343,7 @@ export class SpscRing {
 
   /** Hand every polled frame's bytes back to the producer: one atomic store. */
   release(): void {
-    Atomics.store(this.ctrl, HEAD, this.localHead)
+    AtomicsStore(this.ctrl, HEAD, this.localHead)
   }
 
   /** Copy the next frame out (allocates; for tests and cold paths). Null when empty. */
@@ -361,12 +362,12 @@ export class SpscRing {
 
   /** True when the consumer has nothing published to read (re-reads the tail). */
   isEmpty(): boolean {
-    this.cachedTail = Atomics.load(this.ctrl, TAIL)
+    this.cachedTail = AtomicsLoad(this.ctrl, TAIL)
     return this.localHead === this.cachedTail
   }
 
   /** Bytes published and not yet released, as seen from either side now. */
   usedBytes(): number {
-    return (Atomics.load(this.ctrl, TAIL) - Atomics.load(this.ctrl, HEAD)) | 0
+    return (AtomicsLoad(this.ctrl, TAIL) - AtomicsLoad(this.ctrl, HEAD)) | 0
   }
 }

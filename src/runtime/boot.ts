@@ -17,7 +17,15 @@ import { positiveInt } from '../kernel/args.js'
 import { Calls } from '../kernel/calls.js'
 import { Kernel } from '../kernel/kernel.js'
 import { ProcessManager } from '../kernel/process_manager.js'
-import { Supervisor, type SupervisorHost, type SupervisorOptions } from '../supervisor/index.js'
+import {
+  DEFAULT_CORE_RULES,
+  HARD_HEAP_HEADROOM_MB,
+  Supervisor,
+  coreMemoryLimits,
+  type CoreMemoryOptions,
+  type SupervisorHost,
+  type SupervisorOptions,
+} from '../supervisor/index.js'
 import { RuntimeEvents } from './events.js'
 import { Runtime } from './runtime.js'
 
@@ -53,6 +61,19 @@ export interface BootOptions {
   shutdownTimeoutMs?: number
   /** Supervision (heartbeats, restarts). */
   supervisor?: SupervisorOptions
+  /**
+   * Each core's memory budget, enforced by the supervisor's memory watcher (a core
+   * past it fails: its domains end 'core-failed' with a CoreOutOfMemory error, and
+   * it restarts); the worker's hard V8 limit is heapMb + 1536 MiB. `false`: neither
+   * (Node's default heap limit, which is per process abort-prone). Default: heapMb
+   * and externalMb clamp(RAM / (4 x cores), 256, 1024) MiB each.
+   */
+  coreMemory?: CoreMemoryOptions | false
+  /**
+   * Distinct program modules one core may import (each stays in its ESM cache for
+   * good) before it is retired and replaced once it hosts nothing. Default 1000.
+   */
+  maxCoreModules?: number
 }
 
 /**
@@ -66,12 +87,19 @@ export async function boot(opts: BootOptions = {}): Promise<Runtime> {
   if (spin < 0 || !Number.isInteger(spin))
     throw new RangeError('spin must be a non-negative integer')
   if (hotSpinMicros < 0) throw new RangeError('hotSpinMicros must be non-negative')
+  const memory = opts.coreMemory === false ? null : coreMemoryLimits(cores, opts.coreMemory)
+  const maxCoreModules = positiveInt(
+    'maxCoreModules',
+    opts.maxCoreModules,
+    DEFAULT_CORE_RULES.maxCoreModules,
+  )
   const links = new SpawndLinks({
     ringCapacity: positiveInt('ringCapacity', opts.ringCapacity, 65536),
     replyRingCapacity: positiveInt('replyRingCapacity', opts.replyRingCapacity, 1 << 20),
     maxDispatchers: positiveInt('maxDispatchers', opts.maxDispatchers, 1024),
     spin,
     hotSpinMicros,
+    heapLimitMb: memory === null ? undefined : memory.heapMb + HARD_HEAP_HEADROOM_MB,
   })
   const events = new RuntimeEvents()
   const pm = new ProcessManager(links, events, {
@@ -121,10 +149,18 @@ export async function boot(opts: BootOptions = {}): Promise<Runtime> {
     pollReplies: () => void links.pump.drainAll(),
     failCore: (core, why) => links.terminate(core, why),
     restartCore: (core) => links.restart(core),
+    coreLink: (core) => {
+      const s = links.spawnds[core]
+      return s === undefined || s.health !== 'up' ? null : s
+    },
+    retireCore: (core) => links.retire(core),
   }
   let supervisor: Supervisor
   try {
-    supervisor = new Supervisor(host, opts.supervisor)
+    supervisor = new Supervisor(host, opts.supervisor, memory, {
+      ...DEFAULT_CORE_RULES,
+      maxCoreModules,
+    })
   } catch (err) {
     await kernel.shutdown()
     events.end()

@@ -5,7 +5,8 @@
  * nothing of it.
  */
 import type { RestartLimits } from './backoff.js'
-import { CoreMonitor } from './core_monitor.js'
+import { CoreMonitor, DEFAULT_CORE_RULES, type CoreRules } from './core_monitor.js'
+import { MemoryWatcher, type CoreMemoryLimits } from './core_memory.js'
 import type { SupervisorHost } from './host.js'
 import { Services } from './services.js'
 
@@ -22,19 +23,31 @@ export class Supervisor {
   /** The table of labelled, supervised services (rt.services). */
   readonly services: Services
   private readonly monitor: CoreMonitor | null
+  private readonly memory: MemoryWatcher | null
 
-  constructor(host: SupervisorHost, opts: SupervisorOptions = {}) {
+  /**
+   * `memory`: each core's memory budget, watched while cores are supervised (null:
+   * not watched). `rules`: the protocol-health and module bounds of the core monitor.
+   */
+  constructor(
+    host: SupervisorHost,
+    opts: SupervisorOptions = {},
+    memory: CoreMemoryLimits | null = null,
+    rules: CoreRules = DEFAULT_CORE_RULES,
+  ) {
     const periodMs = opts.periodMs ?? 500
     if (!(typeof periodMs === 'number' && periodMs > 0))
       throw new RangeError('periodMs must be positive')
     this.services = new Services(host, periodMs)
-    this.monitor =
-      opts.superviseCores === false ? null : new CoreMonitor(host, periodMs, opts.coreRestart ?? {})
+    const supervise = opts.superviseCores !== false
+    this.monitor = supervise ? new CoreMonitor(host, periodMs, opts.coreRestart ?? {}, rules) : null
+    this.memory = supervise && memory !== null ? new MemoryWatcher(host, memory) : null
   }
 
   /** Shutdown, OTP's order: the monitor stops, then services in reverse start order. */
   async stop(): Promise<void> {
     this.monitor?.stop()
+    this.memory?.stop()
     await this.services.stopAll()
   }
 }
@@ -48,4 +61,11 @@ export {
   type RestartPolicy,
   type ServiceState,
 } from './services.js'
+export {
+  coreMemoryLimits,
+  HARD_HEAP_HEADROOM_MB,
+  type CoreMemoryOptions,
+  type CoreMemoryLimits,
+} from './core_memory.js'
+export { DEFAULT_CORE_RULES, type CoreRules } from './core_monitor.js'
 export { MINIX_BACKOFF, RestartPacer, type RestartLimits } from './backoff.js'
