@@ -54,6 +54,7 @@ import {
 } from '../src/intrinsics.js'
 import { installFaultHandlers, runAs } from './faults.js'
 import { GaugeWriter } from './gauges.js'
+import { restoreLoaderIntrinsics } from './loader_guard.js'
 
 interface PendingCall {
   resolve: (text: string) => void
@@ -300,6 +301,7 @@ class Spawnd implements DispatcherOwner {
     this.reserved++
     this.inFlight++
     this.noteImport(req.url)
+    restoreLoaderIntrinsics()
     PromiseThen(
       import(req.url) as Promise<{ default?: unknown }>,
       (mod: { default?: unknown }) => {

@@ -60,6 +60,9 @@ export function writeFrame(
   text: Uint8Array,
   textBytes: number,
 ): boolean {
+  // The text's view is made before anything is reserved: if making it throws (a
+  // domain poisoned a builtin), the ring is untouched.
+  const view = textBytes > 0 ? TypedArraySubarray(text, 0, textBytes) : null
   const at = ring.reserve(HEADER_BYTES + textBytes)
   if (at < 0) return false
   const w = at >> 2
@@ -70,9 +73,7 @@ export function writeFrame(
   i32[w + W_DOMAIN] = h.domainId
   i32[w + W_VALUE] = h.value
   i32[w + W_TEXTLEN] = textBytes
-  if (textBytes > 0) {
-    TypedArraySet(ring.bytes, TypedArraySubarray(text, 0, textBytes), at + HEADER_BYTES)
-  }
+  if (view !== null) TypedArraySet(ring.bytes, view, at + HEADER_BYTES)
   return true
 }
 
