@@ -4,7 +4,8 @@
  */
 import { DomainExit, type DispatcherHost } from '../src/domain/context.js'
 import { ExitHow, KILLED_EXIT_CODE, type CallCode } from '../src/protocol/opcodes.js'
-import { AbortControllerAbort, SafeAbortController } from '../src/intrinsics.js'
+import type { PsEntry } from '../src/protocol/messages.js'
+import { AbortControllerAbort, ObjectCreate, SafeAbortController } from '../src/intrinsics.js'
 
 /** One shared abort reason: an Error per stop would capture a stack trace each time. */
 export const KILLED = new DomainExit(KILLED_EXIT_CODE)
@@ -45,6 +46,16 @@ export class Dispatcher implements DispatcherHost {
       if (this.state !== 'running') AbortControllerAbort(this.ac, KILLED)
     }
     return this.ac.signal
+  }
+
+  /** Its ps row; null-prototype, so stringify meets no toJSON a domain put on Object.prototype. */
+  row(): PsEntry {
+    const row = ObjectCreate(null) as PsEntry
+    row.dispatcher = this.id
+    row.domainId = this.domainId
+    row.state = this.state
+    row.program = this.program
+    return row
   }
 
   stopSignal(): AbortSignal {

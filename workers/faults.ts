@@ -33,12 +33,12 @@ function current(): Dispatcher | undefined {
   return ReflectApply(getStore, als, []) as Dispatcher | undefined
 }
 
-/** instanceof on a Proxy runs its getPrototypeOf trap, which may throw. */
-function isDomainExit(err: unknown): boolean {
+/** The DomainExit `err` is, or null; guarded (instanceof runs a Proxy's getPrototypeOf trap). */
+export function asDomainExit(err: unknown): DomainExit | null {
   try {
-    return err instanceof DomainExit
+    return err instanceof DomainExit ? err : null
   } catch {
-    return false
+    return null
   }
 }
 
@@ -51,7 +51,7 @@ export type FaultOwner = (d: Dispatcher, err: unknown) => void
  */
 export function installFaultHandlers(domainFault: FaultOwner): void {
   const onFault = (err: unknown): void => {
-    if (isDomainExit(err)) return
+    if (asDomainExit(err) !== null) return
     const d = current()
     if (d === undefined) throw err
     if (d.state === 'running') domainFault(d, err)

@@ -15,7 +15,7 @@ import {
   setGauge,
   stampNow,
 } from '../src/protocol/core_gauges.js'
-import { SafeClearInterval, SafeSetInterval } from '../src/intrinsics.js'
+import { SafeClearInterval, SafeMap, SafeSetInterval } from '../src/intrinsics.js'
 
 const heapStats = getHeapStatistics
 const memoryUsage = process.memoryUsage.bind(process)
@@ -24,6 +24,8 @@ const REPORT_MS = 50
 export class GaugeWriter {
   private readonly g: Int32Array
   private timer: NodeJS.Timeout | null = null
+  /** Every URL ever imported (ESM keeps each module for good): the gauge the retire rule reads. */
+  private readonly urls = new SafeMap<string, true>()
 
   constructor(buffer: SharedArrayBuffer) {
     this.g = new Int32Array(buffer)
@@ -48,8 +50,11 @@ export class GaugeWriter {
     setGauge(g, G_STAMP, stampNow())
   }
 
-  modules(n: number): void {
-    setGauge(this.g, G_MODULES, n)
+  /** Count a distinct program URL: its module stays in this worker's ESM cache for good. */
+  imported(url: string): void {
+    if (this.urls.has(url)) return
+    this.urls.set(url, true)
+    setGauge(this.g, G_MODULES, this.urls.size)
   }
 
   /** One snapshot: IDLE first, then HANDLED (the reader's order argument needs it). */

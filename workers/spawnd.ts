@@ -22,28 +22,21 @@ import { Doorbell } from '../src/ring/doorbell.js'
 import type { SpscRing } from '../src/ring/spsc.js'
 import { Dispatcher, KILLED, type DispatcherOwner } from './dispatcher.js'
 import { Op, ExitHow, EXIT_RELEASED, type CallCode } from '../src/protocol/opcodes.js'
-import { ERR_OK, errFromWire, errToWire } from '../src/protocol/errcodes.js'
-import { decodeError, encodeError } from '../src/protocol/error_text.js'
+import { ERR_OK, errToWire } from '../src/protocol/errcodes.js'
+import { encodeError } from '../src/protocol/error_text.js'
 import { frameHeader, readHeader, readText, wellFormed } from '../src/protocol/frame.js'
 import type { PsEntry, SpawnText } from '../src/protocol/messages.js'
 import { FrameSender } from '../src/protocol/sender.js'
 import type { SpawndBoot } from '../src/protocol/spawnd_boot.js'
-import { KernelError, type KernelErrorCode } from '../src/errors.js'
-import {
-  DomainExit,
-  makeContext,
-  type DomainContext,
-  type DomainMain,
-} from '../src/domain/context.js'
+import type { KernelErrorCode } from '../src/errors.js'
+import { makeContext, type DomainContext, type DomainMain } from '../src/domain/context.js'
 import {
   ArrayPush,
   AbortControllerAbort,
   JSONParse,
   JSONStringify,
   NumberIsInteger,
-  ObjectCreate,
   ObjectKeys,
-  PromiseReject,
   PromiseThen,
   SafeAbortController,
   SafeClearInterval,
@@ -52,14 +45,10 @@ import {
   SafeSetImmediate,
   SafeSetInterval,
 } from '../src/intrinsics.js'
-import { installFaultHandlers, runAs } from './faults.js'
+import { asDomainExit, installFaultHandlers, runAs } from './faults.js'
+import { CallTable } from './calls.js'
 import { GaugeWriter } from './gauges.js'
 import { restoreLoaderIntrinsics } from './loader_guard.js'
-
-interface PendingCall {
-  resolve: (text: string) => void
-  reject: (err: Error) => void
-}
 
 const MAX_BATCH = 256
 
@@ -75,8 +64,6 @@ class Spawnd implements DispatcherOwner {
   private readonly byDomain = new SafeMap<number, Dispatcher>()
   /** Loaded programs' main functions, by URL (ESM caches the modules anyway). */
   private readonly mains = new SafeMap<string, DomainMain>()
-  /** Every URL ever imported (ESM keeps each module for good): the gauge the retire rule reads. */
-  private readonly imported = new SafeMap<string, true>()
   /** Requests handled (RESULTs are answers, not requests): the gauges' HANDLED. */
   private handled = 0
   readonly gauges: GaugeWriter
@@ -93,8 +80,7 @@ class Spawnd implements DispatcherOwner {
   private readonly in = frameHeader()
   private readonly out = frameHeader()
   /** Domains' calls to the process manager awaiting a RESULT, by tag. */
-  private readonly calls = new SafeMap<number, PendingCall>()
-  private callTag = 0
+  private readonly calls: CallTable
   private stopping = false
   private readonly readable: () => boolean
   private readonly closed: () => boolean
@@ -111,6 +97,7 @@ class Spawnd implements DispatcherOwner {
     this.readable = () => !this.rx.isEmpty() || this.chan.closed
     this.closed = () => this.chan.closed
     this.gauges = new GaugeWriter(boot.gauges)
+    this.calls = new CallTable(this.port, this.core, () => this.inBatch)
   }
 
   async run(): Promise<void> {
@@ -188,12 +175,7 @@ class Spawnd implements DispatcherOwner {
     try {
       this.handle(at)
     } catch (err) {
-      if (h.op === Op.RESULT) {
-        const pending = this.calls.get(h.tag)
-        this.calls.delete(h.tag)
-        pending?.reject(new KernelError('PROTOCOL', 'the answer to this call was unreadable'))
-        return
-      }
+      if (h.op === Op.RESULT) return this.calls.unreadable(h.tag)
       try {
         this.reply(h.tag, 'PROTOCOL', 0, encodeError(err, false))
       } catch {
@@ -250,19 +232,11 @@ class Spawnd implements DispatcherOwner {
       }
       case Op.PS: {
         const rows: PsEntry[] = []
-        this.ps.forEach((d) => {
-          // Null-prototype rows: stringify must not meet a toJSON put on Object.prototype.
-          const row = ObjectCreate(null) as PsEntry
-          row.dispatcher = d.id
-          row.domainId = d.domainId
-          row.state = d.state
-          row.program = d.program
-          ArrayPush(rows, row)
-        })
+        this.ps.forEach((d) => ArrayPush(rows, d.row()))
         return this.reply(tag, null, rows.length, JSONStringify(rows))
       }
       case Op.RESULT:
-        return this.result(tag, h.value, readText(rx, at))
+        return this.calls.result(tag, h.value, readText(rx, at))
       case Op.SHUTDOWN:
         this.stopping = true
         return this.reply(tag, null, 0, null)
@@ -300,7 +274,7 @@ class Spawnd implements DispatcherOwner {
     if (known !== undefined) return this.start(tag, domainId, req, known)
     this.reserved++
     this.inFlight++
-    this.noteImport(req.url)
+    this.gauges.imported(req.url)
     restoreLoaderIntrinsics()
     PromiseThen(
       import(req.url) as Promise<{ default?: unknown }>,
@@ -321,58 +295,9 @@ class Spawnd implements DispatcherOwner {
     )
   }
 
-  /** Count a distinct program URL: its module stays in this worker's ESM cache for good. */
-  private noteImport(url: string): void {
-    if (this.imported.has(url)) return
-    this.imported.set(url, true)
-    this.gauges.modules(this.imported.size)
-  }
-
-  /** A domain's call goes up the reply ring, stamped with the caller's domain id. */
+  /** A domain's call goes up the reply ring (calls.ts). */
   callFor(d: Dispatcher, op: CallCode, args: unknown): Promise<string> {
-    if (d.state !== 'running') {
-      return PromiseReject(
-        new KernelError(
-          'DOMAIN_NOT_RUNNING',
-          `domain ${d.domainId} has stopped on core ${this.core}`,
-        ),
-      )
-    }
-    let text: string
-    try {
-      text = JSONStringify(args)
-    } catch (err) {
-      return PromiseReject(err)
-    }
-    const tag = (this.callTag = (this.callTag % 0x7ffffffe) + 1)
-    const h = this.out
-    h.op = Op.CALL
-    h.tag = tag
-    h.aux = 0
-    h.domainId = d.domainId
-    h.value = op
-    try {
-      this.port.send(h, text)
-    } catch (err) {
-      const tooLarge = err instanceof KernelError && err.code === 'FRAME_TOO_LARGE'
-      if (!tooLarge) return PromiseReject(err)
-      return PromiseReject(
-        new KernelError('ARGS_TOO_LARGE', 'call arguments exceed the reply ring', { cause: err }),
-      )
-    }
-    if (!this.inBatch) this.port.flush()
-    return new SafePromise<string>((resolve, reject) => {
-      this.calls.set(tag, { resolve, reject })
-    })
-  }
-
-  /** RESULT: the process manager's answer to a domain's call (its error word in `value`). */
-  private result(tag: number, err: number, text: string | null): void {
-    const pending = this.calls.get(tag)
-    if (pending === undefined) return
-    this.calls.delete(tag)
-    if (err === ERR_OK) return pending.resolve(text ?? 'null')
-    pending.reject(decodeError(errFromWire(err), text))
+    return this.calls.call(d, op, args)
   }
 
   private start(tag: number, domainId: number, req: SpawnText, main: DomainMain): void {
@@ -469,15 +394,6 @@ class Spawnd implements DispatcherOwner {
 
 function yieldToLoop(): Promise<void> {
   return new SafePromise((resolve) => SafeSetImmediate(resolve))
-}
-
-/** The DomainExit `err` is, or null; guarded (instanceof runs a Proxy's trap). */
-function asDomainExit(err: unknown): DomainExit | null {
-  try {
-    return err instanceof DomainExit ? err : null
-  } catch {
-    return null
-  }
 }
 
 // Read the boot data, then drop it from workerData: domains share this realm, and

@@ -17,9 +17,9 @@
  * Every request has exactly one answer, including when its core fails or the
  * runtime shuts down, so no client is left waiting.
  */
-import { coreFaultText } from '../protocol/core_fault.js'
 import { KernelError } from '../errors.js'
 import type { CoreLinks } from '../link/link.js'
+import { coreFaultText } from '../protocol/core_fault.js'
 import { ERR_OK } from '../protocol/errcodes.js'
 import { parseErrorText } from '../protocol/error_text.js'
 import type { ChildExit } from '../protocol/messages.js'

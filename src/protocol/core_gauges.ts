@@ -41,9 +41,14 @@ export function gaugeBuffer(): SharedArrayBuffer {
   return new SharedArrayBuffer(GAUGE_BYTES)
 }
 
-/** The stamp for now: milliseconds mod 2^30 (fits an int32). */
+/** The stamp for now: milliseconds mod 2^30 (fits an int32), never 0 (0: no report yet). */
 export function stampNow(): number {
-  return DateNow() % STAMP_MOD
+  return DateNow() % STAMP_MOD || 1
+}
+
+/** True once the spawnd has reported at all (a booting one has not: it is not judged). */
+export function hasReported(g: Int32Array): boolean {
+  return AtomicsLoad(g, G_STAMP) !== 0
 }
 
 /** Milliseconds since the block's last memory report. */

@@ -24,7 +24,7 @@ import { freemem, totalmem } from 'node:os'
 import type { EventLoopUtilization } from 'node:perf_hooks'
 import type { Worker } from 'node:worker_threads'
 import { OUT_OF_MEMORY } from '../protocol/core_fault.js'
-import { G_EXTERNAL_KB, G_HEAP_KB, gauge, stampAge } from '../protocol/core_gauges.js'
+import { G_EXTERNAL_KB, G_HEAP_KB, gauge, hasReported, stampAge } from '../protocol/core_gauges.js'
 import type { SupervisorHost } from './host.js'
 
 /** Each core's memory budget (boot's `coreMemory`). */
@@ -108,7 +108,8 @@ export class MemoryWatcher {
     const silentBusy: number[] = []
     for (let core = 0; core < this.rt.cores; core++) {
       const link = this.rt.coreLink(core)
-      if (link === null) continue
+      // A booting spawnd has not reported yet (its loading looks busy and silent).
+      if (link === null || !hasReported(link.gauges)) continue
       const heap = gauge(link.gauges, G_HEAP_KB) / 1024
       const external = gauge(link.gauges, G_EXTERNAL_KB) / 1024
       reported += heap + external
