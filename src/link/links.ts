@@ -124,6 +124,9 @@ export class SpawndLinks implements CoreLinks {
   async retire(core: number): Promise<void> {
     const old = this.spawnd(core)
     if (this.closing || old.health !== 'up') return
+    // What it published before it went idle (an EXIT, say) is read now, before its
+    // ring is dropped: it publishes before it stores IDLE.
+    this.drain(old)
     old.health = 'failed'
     old.failure = 'retired'
     this.register(startSpawnd(core, this.config, this.bellBuffer, this.token))

@@ -15,7 +15,7 @@ function version(i: number): URL {
 
 describe('the module bound', () => {
   it('retires a core past maxCoreModules once idle; spawns meanwhile all work', async () => {
-    const { rt, rec } = await start({ maxCoreModules: 5, supervisor: { periodMs: 50 } })
+    const { rt, rec } = await start({ maxCoreModules: 5, supervisor: { periodMs: 100 } })
     const workers = new Set([rt.worker(1)])
     for (let i = 0; i < 40; i++) {
       const d = await rt.spawn(version(i), { core: 1 })
@@ -35,7 +35,7 @@ describe('the module bound', () => {
   })
 
   it('does not retire a core that hosts a domain, however many modules it loaded', async () => {
-    const { rt, rec } = await start({ maxCoreModules: 3, supervisor: { periodMs: 50 } })
+    const { rt, rec } = await start({ maxCoreModules: 3, supervisor: { periodMs: 100 } })
     const host = await rt.spawn(fixture('bystander.mjs'), { core: 1 })
     for (let i = 0; i < 10; i++) await within(rt.wait(await rt.spawn(version(i), { core: 1 })), 'v')
     await new Promise((resolve) => setTimeout(resolve, 300))
@@ -50,22 +50,26 @@ describe('the module bound', () => {
     expect(rec.of('core-failed')).toEqual([])
   })
 
-  it('spawns racing retires, 16 in flight: every one is answered and runs', async () => {
-    const { rt, rec } = await start({ maxCoreModules: 4, supervisor: { periodMs: 20 } })
-    let next = 0
+  it('spawns racing retires: every one is answered and runs', async () => {
+    const { rt, rec } = await start({ maxCoreModules: 4, supervisor: { periodMs: 50 } })
+    let seed = 7
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 1000) / 1000
+    let n = 0
     const results: unknown[] = []
+    const enough = (): boolean => n >= 200 && rec.of('core-retired').length >= 3
+    // Four lanes that pause at random: the core is idle now and then, at moments
+    // the lanes cannot see, so some spawns land right as the monitor retires it.
     const lane = async (): Promise<void> => {
-      while (next < 300) {
-        const i = next++
+      while (!enough()) {
+        const i = n++
         const d = await rt.spawn(version(i % 60), { core: 1 })
         results.push(await within(rt.wait(d, { reap: true }), `v=${i}`))
-        if (i % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 15))
+        await new Promise((resolve) => setTimeout(resolve, random() * 60))
       }
     }
-    await within(Promise.all(Array.from({ length: 16 }, lane)), 'every lane')
-    expect(results).toHaveLength(300)
+    await within(Promise.all(Array.from({ length: 4 }, lane)), 'three retires', 60_000)
+    expect(results).toHaveLength(n)
     for (const r of results) expect(r).toMatchObject({ exitCode: 7, reason: 'exited' })
     expect(rec.of('core-failed')).toEqual([])
-    expect(rec.of('core-retired').length).toBeGreaterThan(0)
   })
 })
