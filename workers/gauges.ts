@@ -12,6 +12,7 @@ import {
   G_IDLE,
   G_MODULES,
   G_STAMP,
+  gaugeBuffer,
   setGauge,
   stampNow,
 } from '../src/protocol/core_gauges.js'
@@ -27,8 +28,9 @@ export class GaugeWriter {
   /** Every URL ever imported (ESM keeps each module for good): the gauge the retire rule reads. */
   private readonly urls = new SafeMap<string, true>()
 
-  constructor(buffer: SharedArrayBuffer) {
-    this.g = new Int32Array(buffer)
+  /** Without a block (a spawnd started by hand, as in tests): its own, read by no one. */
+  constructor(buffer: SharedArrayBuffer | undefined) {
+    this.g = new Int32Array(buffer ?? gaugeBuffer())
     setGauge(this.g, G_HEAP_LIMIT_KB, heapStats().heap_size_limit / 1024)
     this.report()
   }

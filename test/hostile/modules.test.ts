@@ -51,7 +51,7 @@ describe('the module bound', () => {
   })
 
   it('spawns racing retires: every one is answered and runs', async () => {
-    const { rt, rec } = await start({ maxCoreModules: 4, supervisor: { periodMs: 50 } })
+    const { rt, rec } = await start({ maxCoreModules: 4, supervisor: { periodMs: 100 } })
     let seed = 7
     const random = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 1000) / 1000
     let n = 0
