@@ -21,7 +21,7 @@ export class Fifo<T> {
   constructor(initialCapacity = 16) {
     let cap = 4
     while (cap < initialCapacity) cap <<= 1
-    this.slots = new Array<T | undefined>(cap)
+    this.slots = holes<T>(cap)
     this.mask = cap - 1
   }
 
@@ -53,7 +53,7 @@ export class Fifo<T> {
   /** Remove and return every entry, oldest first. */
   drain(): T[] {
     const out: T[] = []
-    while (this.count > 0) out.push(this.shift() as T)
+    while (this.count > 0) out[out.length] = this.shift() as T
     return out
   }
 
@@ -66,10 +66,20 @@ export class Fifo<T> {
 
   private grow(): void {
     const old = this.slots
-    const next = new Array<T | undefined>(old.length * 2)
+    const next = holes<T>(old.length * 2)
     for (let i = 0; i < this.count; i++) next[i] = old[(this.head + i) & this.mask]
     this.slots = next
     this.mask = next.length - 1
     this.head = 0
   }
+}
+
+/**
+ * An array of `n` empty slots. A literal, not `new Array(n)`: a spawnd's queues grow
+ * while domains run, and a domain may have replaced the global Array.
+ */
+function holes<T>(n: number): (T | undefined)[] {
+  const a: (T | undefined)[] = []
+  a.length = n
+  return a
 }

@@ -46,6 +46,7 @@ export {
   type RestartPolicy,
   type ServiceState,
   type RestartLimits,
+  type CoreMemoryOptions,
 } from './supervisor/index.js'
 export { KernelError, type KernelErrorCode } from './errors.js'
 

@@ -4,6 +4,8 @@
  */
 import { DomainExit, type DispatcherHost } from '../src/domain/context.js'
 import { ExitHow, KILLED_EXIT_CODE, type CallCode } from '../src/protocol/opcodes.js'
+import type { PsEntry } from '../src/protocol/messages.js'
+import { AbortControllerAbort, ObjectCreate, SafeAbortController } from '../src/intrinsics.js'
 
 /** One shared abort reason: an Error per stop would capture a stack trace each time. */
 export const KILLED = new DomainExit(KILLED_EXIT_CODE)
@@ -40,13 +42,23 @@ export class Dispatcher implements DispatcherHost {
   signal(): AbortSignal {
     // Asked for after the dispatcher stopped: it comes pre-aborted.
     if (this.ac === null) {
-      this.ac = new AbortController()
-      if (this.state !== 'running') this.ac.abort(KILLED)
+      this.ac = new SafeAbortController()
+      if (this.state !== 'running') AbortControllerAbort(this.ac, KILLED)
     }
     return this.ac.signal
   }
 
+  /** Its ps row; null-prototype, so stringify meets no toJSON a domain put on Object.prototype. */
+  row(): PsEntry {
+    const row = ObjectCreate(null) as PsEntry
+    row.dispatcher = this.id
+    row.domainId = this.domainId
+    row.state = this.state
+    row.program = this.program
+    return row
+  }
+
   stopSignal(): AbortSignal {
-    return (this.term ??= new AbortController()).signal
+    return (this.term ??= new SafeAbortController()).signal
   }
 }

@@ -9,7 +9,12 @@
  * waits with Atomics.waitAsync and yields to the loop between drained batches
  * (piscina's "sync" atomics mode freezes its workers' loops: the trap avoided here).
  *
- * Uses ring, protocol and domain only; never kernel.
+ * Uses ring, protocol and domain only; never kernel. Every intrinsic it calls is
+ * its own reference, taken at load before any domain runs (src/intrinsics.ts): a
+ * domain that replaces JSON, Atomics, Promise or Map methods breaks only itself.
+ * A request it cannot handle is answered PROTOCOL (the supervisor restarts a core
+ * whose protocol keeps failing); a domain's stray throw or rejection ends only that
+ * domain when it can be traced to it (faults.ts).
  */
 import { workerData } from 'node:worker_threads'
 import { Channel } from '../src/ring/channel.js'
@@ -17,25 +22,41 @@ import { Doorbell } from '../src/ring/doorbell.js'
 import type { SpscRing } from '../src/ring/spsc.js'
 import { Dispatcher, KILLED, type DispatcherOwner } from './dispatcher.js'
 import { Op, ExitHow, EXIT_RELEASED, type CallCode } from '../src/protocol/opcodes.js'
-import { ERR_OK, errFromWire, errToWire } from '../src/protocol/errcodes.js'
-import { decodeError, encodeError } from '../src/protocol/error_text.js'
+import { ERR_OK, errToWire } from '../src/protocol/errcodes.js'
+import { encodeError } from '../src/protocol/error_text.js'
 import { frameHeader, readHeader, readText, wellFormed } from '../src/protocol/frame.js'
 import type { PsEntry, SpawnText } from '../src/protocol/messages.js'
 import { FrameSender } from '../src/protocol/sender.js'
 import { SpawnDecoder } from '../src/protocol/spawn_frame.js'
 import type { SpawndBoot } from '../src/protocol/spawnd_boot.js'
-import { KernelError, type KernelErrorCode } from '../src/errors.js'
+import type { KernelErrorCode } from '../src/errors.js'
 import {
-  DomainExit,
+  badExitCode,
+  isExitCode,
   makeContext,
   type DomainContext,
   type DomainMain,
 } from '../src/domain/context.js'
-
-interface PendingCall {
-  resolve: (text: string) => void
-  reject: (err: Error) => void
-}
+import {
+  ArrayPush,
+  AbortControllerAbort,
+  JSONParse,
+  JSONStringify,
+  NumberIsInteger,
+  ObjectKeys,
+  PromiseThen,
+  SafeAbortController,
+  SafeClearInterval,
+  SafeMap,
+  SafePromise,
+  SafeSetImmediate,
+  SafeSetInterval,
+  SafeTypeError,
+} from '../src/intrinsics.js'
+import { asDomainExit, installFaultHandlers, runAs } from './faults.js'
+import { CallTable } from './calls.js'
+import { GaugeWriter } from './gauges.js'
+import { restoreLoaderIntrinsics } from './loader_guard.js'
 
 const MAX_BATCH = 256
 
@@ -47,12 +68,15 @@ class Spawnd implements DispatcherOwner {
   private readonly maxDispatchers: number
   private readonly spin: number
   /** The ps table: dispatcher id -> dispatcher; ids from 1, reused after cleanup. */
-  private readonly ps = new Map<number, Dispatcher>()
-  private readonly byDomain = new Map<number, Dispatcher>()
+  private readonly ps = new SafeMap<number, Dispatcher>()
+  private readonly byDomain = new SafeMap<number, Dispatcher>()
   /** Program URLs the process manager interned on this core (binary SPAWN / SPAN). */
   private readonly programs = new SpawnDecoder()
   /** Loaded programs' main functions, by URL (ESM caches the modules anyway). */
-  private readonly mains = new Map<string, DomainMain>()
+  private readonly mains = new SafeMap<string, DomainMain>()
+  /** Requests handled (RESULTs are answers, not requests): the gauges' HANDLED. */
+  private handled = 0
+  readonly gauges: GaugeWriter
   /** Table slots promised to spawns whose module is still loading. */
   private reserved = 0
   private running = 0
@@ -66,8 +90,7 @@ class Spawnd implements DispatcherOwner {
   private readonly in = frameHeader()
   private readonly out = frameHeader()
   /** Domains' calls to the process manager awaiting a RESULT, by tag. */
-  private readonly calls = new Map<number, PendingCall>()
-  private callTag = 0
+  private readonly calls: CallTable
   private stopping = false
   private readonly readable: () => boolean
   private readonly closed: () => boolean
@@ -83,11 +106,14 @@ class Spawnd implements DispatcherOwner {
     this.port = new FrameSender(this.chan.tx, new Doorbell(boot.mainBell, boot.mainBellOffset))
     this.readable = () => !this.rx.isEmpty() || this.chan.closed
     this.closed = () => this.chan.closed
+    this.gauges = new GaugeWriter(boot.gauges)
+    this.calls = new CallTable(this.port, this.core, () => this.inBatch)
   }
 
   async run(): Promise<void> {
     // A pending Atomics.waitAsync does not keep a worker alive: hold a handle.
-    const keepAlive = setInterval(() => {}, 1 << 30)
+    const keepAlive = SafeSetInterval(() => {}, 1 << 30)
+    this.gauges.start()
     while (!this.stopping) {
       const n = this.drain()
       if (this.stopping || this.chan.closed) break
@@ -105,14 +131,15 @@ class Spawnd implements DispatcherOwner {
         this.chan.rxBell.waitSync(this.readable, this.spin, 1000)
       }
     }
-    for (const d of this.ps.values()) this.stopDispatcher(d)
+    this.ps.forEach((d) => this.stopDispatcher(d))
     // Answers still waiting for room in the reply ring (SHUTDOWN's among them) must go
     // out before the worker ends, or their clients get SHUTDOWN for work that was done.
     while (this.port.backlog > 0 && !this.chan.closed) {
       this.port.flush()
       if (this.port.backlog > 0) await this.chan.rxBell.waitAsync(this.closed, this.spin, 1)
     }
-    clearInterval(keepAlive)
+    this.gauges.stop()
+    SafeClearInterval(keepAlive)
   }
 
   /** Handle up to MAX_BATCH requests; release them, then publish the replies once. */
@@ -125,7 +152,7 @@ class Spawnd implements DispatcherOwner {
       for (; n < MAX_BATCH; n++) {
         const at = rx.poll()
         if (at < 0) break
-        this.handle(at)
+        this.guarded(at)
       }
       // poll() may have passed a wrap marker with no frame after it: release those
       // bytes too, or a request that needs them never fits (usedBytes is then > 0).
@@ -134,7 +161,37 @@ class Spawnd implements DispatcherOwner {
       this.inBatch = false
     }
     this.port.flush()
+    if (n > 0) this.noteHosting()
     return n
+  }
+
+  /** Publish what this core hosts, after the requests handled so far (core_gauges.ts). */
+  private noteHosting(): void {
+    const idle =
+      this.ps.size === 0 && this.reserved === 0 && this.inFlight === 0 && this.calls.size === 0
+    this.gauges.hosting(idle, this.handled)
+  }
+
+  /**
+   * Handle one request; one the spawnd cannot handle (a realm intrinsic it did not
+   * take for itself broken by a domain, a bug) is answered PROTOCOL, so its client
+   * hears of it and the supervisor can judge the core, instead of the loop dying
+   * with every domain on it.
+   */
+  private guarded(at: number): void {
+    const h = this.in
+    h.op = 0
+    h.tag = 0
+    try {
+      this.handle(at)
+    } catch (err) {
+      if (h.op === Op.RESULT) return this.calls.unreadable(h.tag)
+      try {
+        this.reply(h.tag, 'PROTOCOL', 0, encodeError(err, false))
+      } catch {
+        this.reply(h.tag, 'PROTOCOL', 0, null)
+      }
+    }
   }
 
   private handle(at: number): void {
@@ -143,6 +200,7 @@ class Spawnd implements DispatcherOwner {
     const h = this.in
     readHeader(rx, at, h)
     const { op, tag, domainId } = h
+    if (op !== Op.RESULT) this.handled = (this.handled + 1) | 0
     if (h.aux !== this.token) {
       // Barrelfish's spawnd checks the caller holds the process manager's cap.
       return this.reply(tag, 'NOT_PROC_MNGR', 0, 'request not from the process manager')
@@ -167,7 +225,10 @@ class Spawnd implements DispatcherOwner {
           return this.reply(tag, 'DOMAIN_NOTFOUND', 0, `no dispatcher of domain ${domainId}`)
         }
         // Made now if the domain has not read ctx.stopSignal yet: it finds it aborted.
-        if (d.state === 'running') (d.term ??= new AbortController()).abort()
+        if (d.state === 'running') {
+          const term = (d.term ??= new SafeAbortController())
+          runAs(d, () => AbortControllerAbort(term))
+        }
         return this.reply(tag, null, d.state === 'running' ? 1 : 0, null)
       }
       case Op.CLEANUP: {
@@ -181,13 +242,11 @@ class Spawnd implements DispatcherOwner {
       }
       case Op.PS: {
         const rows: PsEntry[] = []
-        for (const d of this.ps.values()) {
-          rows.push({ dispatcher: d.id, domainId: d.domainId, state: d.state, program: d.program })
-        }
-        return this.reply(tag, null, rows.length, JSON.stringify(rows))
+        this.ps.forEach((d) => ArrayPush(rows, d.row()))
+        return this.reply(tag, null, rows.length, JSONStringify(rows))
       }
       case Op.RESULT:
-        return this.result(tag, h.value, readText(rx, at))
+        return this.calls.result(tag, h.value, readText(rx, at))
       case Op.SHUTDOWN:
         this.stopping = true
         return this.reply(tag, null, 0, null)
@@ -225,7 +284,10 @@ class Spawnd implements DispatcherOwner {
     if (known !== undefined) return this.start(tag, domainId, req, known)
     this.reserved++
     this.inFlight++
-    import(req.url).then(
+    this.gauges.imported(req.url)
+    restoreLoaderIntrinsics()
+    PromiseThen(
+      import(req.url) as Promise<{ default?: unknown }>,
       (mod: { default?: unknown }) => {
         this.reserved--
         this.inFlight--
@@ -243,51 +305,9 @@ class Spawnd implements DispatcherOwner {
     )
   }
 
-  /** A domain's call goes up the reply ring, stamped with the caller's domain id. */
+  /** A domain's call goes up the reply ring (calls.ts). */
   callFor(d: Dispatcher, op: CallCode, args: unknown): Promise<string> {
-    if (d.state !== 'running') {
-      return Promise.reject(
-        new KernelError(
-          'DOMAIN_NOT_RUNNING',
-          `domain ${d.domainId} has stopped on core ${this.core}`,
-        ),
-      )
-    }
-    let text: string
-    try {
-      text = JSON.stringify(args)
-    } catch (err) {
-      return Promise.reject(err)
-    }
-    const tag = (this.callTag = (this.callTag % 0x7ffffffe) + 1)
-    const h = this.out
-    h.op = Op.CALL
-    h.tag = tag
-    h.aux = 0
-    h.domainId = d.domainId
-    h.value = op
-    try {
-      this.port.send(h, text)
-    } catch (err) {
-      const tooLarge = err instanceof KernelError && err.code === 'FRAME_TOO_LARGE'
-      if (!tooLarge) return Promise.reject(err)
-      return Promise.reject(
-        new KernelError('ARGS_TOO_LARGE', 'call arguments exceed the reply ring', { cause: err }),
-      )
-    }
-    if (!this.inBatch) this.port.flush()
-    return new Promise<string>((resolve, reject) => {
-      this.calls.set(tag, { resolve, reject })
-    })
-  }
-
-  /** RESULT: the process manager's answer to a domain's call (its error word in `value`). */
-  private result(tag: number, err: number, text: string | null): void {
-    const pending = this.calls.get(tag)
-    if (pending === undefined) return
-    this.calls.delete(tag)
-    if (err === ERR_OK) return pending.resolve(text ?? 'null')
-    pending.reject(decodeError(errFromWire(err), text))
+    return this.calls.call(d, op, args)
   }
 
   private start(tag: number, domainId: number, req: SpawnText, main: DomainMain): void {
@@ -317,10 +337,13 @@ class Spawnd implements DispatcherOwner {
       program: req.url,
       host: d,
     })
-    void this.runMain(d, main, ctx)
+    runAs(d, () => void this.runMain(d, main, ctx))
   }
 
-  /** Run main after the current batch is published; its end is the dispatcher's. */
+  /**
+   * Run main after the current batch is published; its end is the dispatcher's.
+   * Runs inside `d`'s async context (faults.ts), so a stray throw is traced to it.
+   */
   private async runMain(d: Dispatcher, main: DomainMain, ctx: DomainContext): Promise<void> {
     await null
     try {
@@ -328,21 +351,11 @@ class Spawnd implements DispatcherOwner {
       // The exit-code rule (README): nothing returned is 0, an int32 integer is the
       // code, anything else is a misuse: exit 1, reason 'error', as ctx.exit(bad).
       if (v === undefined) this.finish(d, ExitHow.RETURNED, 0, null)
-      else if (typeof v === 'number' && (v | 0) === v) this.finish(d, ExitHow.RETURNED, v, null)
-      else {
-        const got =
-          typeof v === 'number'
-            ? String(v)
-            : typeof v === 'string'
-              ? JSON.stringify(v.slice(0, 40))
-              : v === null
-                ? 'null'
-                : `a ${typeof v}`
-        const msg = `main returned ${got}: an exit code is an integer from -2147483648 to 2147483647, or nothing (0)`
-        this.finish(d, ExitHow.THREW, 1, new TypeError(msg))
-      }
+      else if (isExitCode(v)) this.finish(d, ExitHow.RETURNED, v, null)
+      else this.finish(d, ExitHow.THREW, 1, new SafeTypeError(`main returned ${badExitCode(v)}`))
     } catch (err) {
-      if (err instanceof DomainExit) this.finish(d, ExitHow.EXIT_CALLED, err.exitCode, null)
+      const exit = asDomainExit(err)
+      if (exit !== null) this.finish(d, ExitHow.EXIT_CALLED, exit.exitCode, null)
       else this.finish(d, ExitHow.THREW, 1, err)
     }
   }
@@ -360,14 +373,20 @@ class Spawnd implements DispatcherOwner {
     h.domainId = d.domainId
     h.value = code
     this.port.answer(h, err === null ? null : encodeError(err), null)
-    if (!this.inBatch) this.port.flush()
+    if (!this.inBatch) {
+      this.port.flush()
+      this.noteHosting()
+    }
   }
 
   private stopDispatcher(d: Dispatcher): void {
     if (d.state !== 'running') return
     d.state = 'stopped'
     this.running--
-    d.ac?.abort(KILLED)
+    const ac = d.ac
+    // Its abort listeners are the domain's code: run them in its context, so their
+    // throws are traced to it (faults.ts), not to the spawnd.
+    if (ac !== null) runAs(d, () => AbortControllerAbort(ac, KILLED))
   }
 
   private reply(
@@ -388,19 +407,14 @@ class Spawnd implements DispatcherOwner {
 }
 
 function yieldToLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
+  return new SafePromise((resolve) => SafeSetImmediate(resolve))
 }
-
-// ctx.exit() called from a timer or callback throws DomainExit outside main's
-// promise chain: the exit is already recorded, so that throw is not a core fault.
-// Anything else uncaught still ends the worker (the supervisor restarts the core).
-process.on('uncaughtException', (err) => {
-  if (err instanceof DomainExit) return
-  throw err
-})
 
 // Read the boot data, then drop it from workerData: domains share this realm, and
 // the rings must not be one import away from them.
 const boot: SpawndBoot = { ...(workerData as SpawndBoot) }
-for (const k of Object.keys(workerData as object)) delete (workerData as Record<string, unknown>)[k]
-await new Spawnd(boot).run()
+for (const k of ObjectKeys(workerData as object)) delete (workerData as Record<string, unknown>)[k]
+const spawnd = new Spawnd(boot)
+// A stray throw or rejection traced to a domain ends that domain (exit 1, 'error').
+installFaultHandlers((d, err) => spawnd.finish(d, ExitHow.THREW, 1, err))
+await spawnd.run()

@@ -8,6 +8,15 @@
  * by handles, indices into this domain's own handle table kept by the process
  * manager. Nothing here hands a domain the rings or spawnd internals.
  */
+import {
+  JSONParse,
+  JSONStringify,
+  NumberIsInteger,
+  ObjectFreeze,
+  SafeTypeError,
+  StringCtor,
+  StringSlice,
+} from '../intrinsics.js'
 import { Call, type CallCode } from '../protocol/opcodes.js'
 import type {
   CallSpawnArgs,
@@ -118,7 +127,7 @@ export interface ContextInit {
 }
 
 function handleArg(h: unknown): Handle {
-  if (typeof h !== 'number' || !Number.isInteger(h) || h < 0) {
+  if (typeof h !== 'number' || !NumberIsInteger(h) || h < 0) {
     throw new TypeError(
       `a handle is a non-negative integer from this domain's table, got ${String(h)}`,
     )
@@ -131,6 +140,24 @@ function handleArg(h: unknown): Handle {
  * closures; the methods live on the prototype. Frozen: a domain cannot repoint
  * its own calls.
  */
+/** The exit-code rule: an integer in the int32 range (README, "Domain programs"). */
+export function isExitCode(v: unknown): v is number {
+  return typeof v === 'number' && (v | 0) === v
+}
+
+/** Why `v` is no exit code, naming it safely (no user code runs: no toString, no getters). */
+export function badExitCode(v: unknown): string {
+  const got =
+    typeof v === 'number'
+      ? StringCtor(v)
+      : typeof v === 'string'
+        ? JSONStringify(StringSlice(v, 0, 40))
+        : v === null
+          ? 'null'
+          : `a ${typeof v}`
+  return `${got}: an exit code is an integer from -2147483648 to 2147483647, or nothing (0)`
+}
+
 class Context implements DomainContext {
   readonly argv: readonly string[]
   readonly env: Readonly<Record<string, string>>
@@ -140,13 +167,13 @@ class Context implements DomainContext {
   readonly #host: DispatcherHost
 
   constructor(init: ContextInit) {
-    this.argv = Object.freeze(init.argv)
-    this.env = Object.freeze(init.env)
+    this.argv = ObjectFreeze(init.argv)
+    this.env = ObjectFreeze(init.env)
     this.core = init.core
     this.domainId = init.domainId
     this.#program = init.program
     this.#host = init.host
-    Object.freeze(this)
+    ObjectFreeze(this)
   }
 
   get signal(): AbortSignal {
@@ -158,7 +185,7 @@ class Context implements DomainContext {
   }
 
   async #json<T>(op: CallCode, args: unknown): Promise<T> {
-    return JSON.parse(await this.#host.call(op, args)) as T
+    return JSONParse(await this.#host.call(op, args)) as T
   }
 
   async ready(): Promise<void> {
@@ -171,20 +198,7 @@ class Context implements DomainContext {
 
   exit(code = 0): never {
     // The exit-code rule (README): an int32 integer, else a TypeError, as a return of main.
-    if (!(typeof code === 'number' && (code | 0) === code)) {
-      const c: unknown = code
-      const got =
-        typeof c === 'number'
-          ? String(c)
-          : typeof c === 'string'
-            ? JSON.stringify(c.slice(0, 40))
-            : c === null
-              ? 'null'
-              : `a ${typeof c}`
-      throw new TypeError(
-        `ctx.exit(${got}): an exit code is an integer from -2147483648 to 2147483647`,
-      )
-    }
+    if (!isExitCode(code)) throw new SafeTypeError(`ctx.exit(${badExitCode(code)})`)
     this.#host.exit(code)
     throw new DomainExit(code)
   }

@@ -19,6 +19,7 @@
  */
 import { KernelError } from '../errors.js'
 import type { CoreLinks } from '../link/link.js'
+import { coreFaultText } from '../protocol/core_fault.js'
 import { ERR_OK } from '../protocol/errcodes.js'
 import { parseErrorText } from '../protocol/error_text.js'
 import type { ChildExit } from '../protocol/messages.js'
@@ -440,6 +441,7 @@ export class ProcessManager {
       if (e.state === 'RUNNING') {
         e.exitCode = CORE_FAILED_EXIT_CODE
         e.reason = 'core-failed'
+        e.error = coreFaultText(why)
         this.beginStop(e)
       } else if (e.state === 'STOP_PEND') {
         this.checkStopped(e)

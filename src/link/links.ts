@@ -12,7 +12,7 @@ import { randomInt } from 'node:crypto'
 import type { Worker } from 'node:worker_threads'
 import { KernelError } from '../errors.js'
 import { DOORBELL_BYTES, Doorbell } from '../ring/doorbell.js'
-import { ERR_OK, errFromWire } from '../protocol/errcodes.js'
+import { ERR_OK, errFromWire, errToWire } from '../protocol/errcodes.js'
 import { decodeError } from '../protocol/error_text.js'
 import { frameHeader, readHeader, readText, wellFormed } from '../protocol/frame.js'
 import type { PsEntry } from '../protocol/messages.js'
@@ -26,7 +26,7 @@ import {
 } from './link.js'
 import { Pump } from './pump.js'
 import type { SpawndLink, SpawndHealth } from './spawnd_link.js'
-import { startSpawnd, type LinkConfig } from './spawnd_start.js'
+import { startSpawnd, workerErrorWhy, type LinkConfig } from './spawnd_start.js'
 import { withTimeout } from './timers.js'
 
 export type { LinkConfig } from './spawnd_start.js'
@@ -50,7 +50,11 @@ export interface CoreStats {
   replyRingBytes: number
   /** Milliseconds since the core last answered anything. */
   lastSeenAgoMs: number
+  /** Replies in a row that said the core could not follow the protocol (PROTOCOL, malformed). */
+  protocolFailures: number
 }
+
+const ERR_PROTOCOL = errToWire('PROTOCOL')
 
 const NO_HANDLERS: LinkHandlers = {
   exit() {},
@@ -110,6 +114,27 @@ export class SpawndLinks implements CoreLinks {
     await this.ping(core)
   }
 
+  /**
+   * Retire `core`'s spawnd and put a fresh one in its place at once (the module
+   * cache bound): requests made from now on go to the fresh one's ring and wait
+   * there while it boots. Only for a core that hosts nothing and has answered every
+   * request (the caller checks the gauges), so nobody is lost with the old worker,
+   * whose channel is closed and worker ended. Resolves once the fresh one answered a ping.
+   */
+  async retire(core: number): Promise<void> {
+    const old = this.spawnd(core)
+    if (this.closing || old.health !== 'up') return
+    // What it published before it went idle (an EXIT, say) is read now, before its
+    // ring is dropped: it publishes before it stores IDLE.
+    this.drain(old)
+    old.health = 'failed'
+    old.failure = 'retired'
+    this.register(startSpawnd(core, this.config, this.bellBuffer, this.token))
+    old.chan.close()
+    void old.worker.terminate()
+    await this.ping(core)
+  }
+
   /** add_spawnd: a fresh spawnd takes its core number (a new one, or a failed one's). */
   private register(s: SpawndLink): void {
     const old = this.spawnds[s.core]
@@ -123,7 +148,7 @@ export class SpawndLinks implements CoreLinks {
         this.fail(s.core, this.closing ? 'down' : 'failed', why)
       }
     }
-    s.worker.on('error', (err: Error) => failed(`worker error: ${err.message}`))
+    s.worker.on('error', (err: Error) => failed(workerErrorWhy(err)))
     s.worker.on('exit', (code: number) => failed(`worker exited with code ${code}`))
   }
 
@@ -300,11 +325,17 @@ export class SpawndLinks implements CoreLinks {
       const at = rx.poll()
       if (at < 0) break
       n++
-      if (!wellFormed(rx, at)) continue
+      if (!wellFormed(rx, at)) {
+        s.protocolFailures++
+        continue
+      }
       readHeader(rx, at, h)
       const text = readText(rx, at)
       if (h.op === Op.REPLY) {
         s.replies++
+        // A core that keeps answering PROTOCOL is judged unhealthy by the supervisor.
+        if (h.aux === ERR_PROTOCOL) s.protocolFailures++
+        else if (h.aux === ERR_OK) s.protocolFailures = 0
         const handler = s.receiveQueue.take(h.tag)
         if (handler !== null) handler(h.aux, h.value, text)
       } else if (h.op === Op.CALL) {
@@ -397,6 +428,7 @@ export class SpawndLinks implements CoreLinks {
       requestRingBytes: s.chan.tx.usedBytes(),
       replyRingBytes: s.chan.rx.usedBytes(),
       lastSeenAgoMs: Date.now() - s.lastSeen,
+      protocolFailures: s.protocolFailures,
     }))
   }
 }

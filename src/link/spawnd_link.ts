@@ -30,14 +30,19 @@ export class SpawndLink {
   notifications = 0
   /** Date.now() when the core last answered anything (updated once per drained batch). */
   lastSeen = Date.now()
+  /** Consecutive replies that said the core could not follow the protocol (PROTOCOL, malformed). */
+  protocolFailures = 0
+  /** The core's gauges (protocol/core_gauges.ts), written by its spawnd. */
+  readonly gauges: Int32Array
   private readonly token: number
   /** Program URLs interned on this core (spawn_frame.ts): a fresh table per spawnd. */
   private readonly programs = new SpawnEncoder()
   /** The one header this link writes from: refilled per frame, never allocated. */
   private readonly out = frameHeader()
 
-  constructor(core: number, chan: Channel, worker: Worker, token: number) {
+  constructor(core: number, chan: Channel, worker: Worker, token: number, gauges: Int32Array) {
     this.core = core
+    this.gauges = gauges
     this.chan = chan
     this.worker = worker
     this.token = token

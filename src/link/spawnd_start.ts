@@ -1,9 +1,12 @@
 /**
- * Starting a spawnd: a fresh channel, and a worker running workers/spawnd.ts handed
- * its typed boot data. The only code that makes spawnd workers.
+ * Starting a spawnd: a fresh channel and gauge block, and a worker running
+ * workers/spawnd.ts handed its typed boot data, with its V8 heap bounded
+ * (resourceLimits). The only code that makes spawnd workers.
  */
 import { Worker } from 'node:worker_threads'
 import { Channel } from '../ring/channel.js'
+import { OUT_OF_MEMORY } from '../protocol/core_fault.js'
+import { gaugeBuffer } from '../protocol/core_gauges.js'
 import { workerUrl, type SpawndBoot } from '../protocol/spawnd_boot.js'
 import { SpawndLink } from './spawnd_link.js'
 
@@ -21,6 +24,11 @@ export interface LinkConfig {
   hotSpinMicros: number
   /** Node flags of the spawnd workers; undefined inherits the parent's (runtime/exec_argv.ts). */
   execArgv?: string[]
+  /**
+   * Each core's hard V8 heap limit, MiB (its worker's maxOldGenerationSizeMb); the
+   * supervisor's memory watcher ends a core well before it. Absent: Node's default.
+   */
+  heapLimitMb?: number
 }
 
 /** Start `core`'s spawnd; `bell` is the process manager's doorbell, `token` its secret. */
@@ -35,6 +43,7 @@ export function startSpawnd(
     replyCapacity: config.replyRingCapacity,
     spin: config.spin,
   })
+  const gauges = gaugeBuffer()
   const workerData: SpawndBoot = {
     core,
     channel: chan.buffer,
@@ -43,11 +52,21 @@ export function startSpawnd(
     token,
     maxDispatchers: config.maxDispatchers,
     spin: config.spin,
+    gauges,
   }
   const worker = new Worker(workerUrl('spawnd'), {
     workerData,
     name: `spawnd-${core}`,
     execArgv: config.execArgv,
+    resourceLimits:
+      config.heapLimitMb === undefined ? undefined : { maxOldGenerationSizeMb: config.heapLimitMb },
   })
-  return new SpawndLink(core, chan, worker, token)
+  return new SpawndLink(core, chan, worker, token, new Int32Array(gauges))
+}
+
+/** Why a worker's 'error' ended its core: out of memory says so (the first words are the rule). */
+export function workerErrorWhy(err: Error): string {
+  const code = (err as Error & { code?: unknown }).code
+  if (code === 'ERR_WORKER_OUT_OF_MEMORY') return `${OUT_OF_MEMORY}: V8 heap limit (${err.message})`
+  return `worker error: ${err.message}`
 }

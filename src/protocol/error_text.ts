@@ -12,6 +12,15 @@
  * causes; any other sent error (a module's SyntaxError, a TypeError) becomes the cause.
  */
 import { KernelError, type KernelErrorCode } from '../errors.js'
+import {
+  JSONParse,
+  JSONStringify,
+  ObjectCreate,
+  SafeError,
+  StringCtor,
+  StringSlice,
+  StringStartsWith,
+} from '../intrinsics.js'
 
 /** An error as it crosses a thread boundary. */
 export interface ErrorText {
@@ -24,19 +33,89 @@ export interface ErrorText {
 
 /** Causes kept, at most: a cycle in a cause chain must not loop. */
 const MAX_CAUSES = 8
+/** Characters kept of a message or stack: a domain's error must fit a frame. */
+const MAX_TEXT = 16_384
 
-export function errorToText(err: unknown, withStack = true, depth = 0): ErrorText {
-  if (err instanceof Error) {
-    const out: ErrorText = { name: err.name, message: err.message }
-    if (withStack && err.stack !== undefined) out.stack = err.stack
-    const code = (err as { code?: unknown }).code
-    if (typeof code === 'string') out.code = code
-    if (err.cause !== undefined && depth < MAX_CAUSES) {
-      out.cause = errorToText(err.cause, withStack, depth + 1)
-    }
-    return out
+/**
+ * Read `key` of a thrown value without trusting it: a getter that throws, a Proxy
+ * whose traps throw, a revoked Proxy all read as undefined. Never calls toString.
+ */
+function read(err: object, key: string): unknown {
+  try {
+    return (err as Record<string, unknown>)[key]
+  } catch {
+    return undefined
   }
-  return { name: 'NonError', message: String(err) }
+}
+
+function isError(err: object): boolean {
+  try {
+    return err instanceof SafeError
+  } catch {
+    // A Proxy whose getPrototypeOf trap throws: not an Error we can vouch for.
+    return false
+  }
+}
+
+function clip(s: string): string {
+  return s.length > MAX_TEXT ? `${StringSlice(s, 0, MAX_TEXT)}...` : s
+}
+
+/**
+ * A description of any thrown value that cannot throw, loop or run the value's
+ * code beyond property reads: primitives by value, objects by what they say they
+ * are (a string `message`, a string `name`), never by `String(err)` (which would
+ * call a domain's toString, Symbol.toPrimitive or a Proxy trap).
+ */
+function describe(err: unknown): string {
+  switch (typeof err) {
+    case 'string':
+      return clip(err)
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+    case 'undefined':
+      return StringCtor(err)
+    case 'symbol':
+      return 'a symbol'
+    case 'function':
+      return 'a function'
+    default:
+      if (err === null) return 'null'
+      return 'a non-Error object'
+  }
+}
+
+/**
+ * `err` as an ErrorText, safe for any thrown value: every property is read guarded
+ * and kept only when it is a string (so a hostile getter, a Proxy or an object
+ * whose toString throws becomes a plain description, never an exception here).
+ */
+export function errorToText(err: unknown, withStack = true, depth = 0): ErrorText {
+  if ((typeof err !== 'object' && typeof err !== 'function') || err === null) {
+    const t = ObjectCreate(null) as ErrorText
+    t.name = 'NonError'
+    t.message = describe(err)
+    return t
+  }
+  const error = isError(err)
+  const name = read(err, 'name')
+  const message = read(err, 'message')
+  // Null-prototype: JSON.stringify must not find a toJSON a domain put on Object.prototype.
+  const out = ObjectCreate(null) as ErrorText
+  out.name = typeof name === 'string' ? clip(name) : error ? 'Error' : 'NonError'
+  out.message = typeof message === 'string' ? clip(message) : describe(err)
+  if (withStack) {
+    const stack = read(err, 'stack')
+    if (typeof stack === 'string') out.stack = clip(stack)
+  }
+  const code = read(err, 'code')
+  if (typeof code === 'string') out.code = clip(code)
+  if (depth < MAX_CAUSES) {
+    const cause = read(err, 'cause')
+    if (cause !== undefined) out.cause = errorToText(cause, withStack, depth + 1)
+  }
+  return out
 }
 
 /** Rebuild an Error from its text (name, message, stack, code and cause chain kept). */
@@ -50,14 +129,14 @@ export function errorFromText(t: ErrorText): Error {
 
 /** `err` as wire text. Without its stacks when `withStack` is false (to fit a small ring). */
 export function encodeError(err: unknown, withStack = true): string {
-  return JSON.stringify(errorToText(err, withStack))
+  return JSONStringify(errorToText(err, withStack))
 }
 
 /** The ErrorText in a frame's text, or null when the text is plain (or absent). */
 export function parseErrorText(text: string | null): ErrorText | null {
   if (text === null || text[0] !== '{') return null
   try {
-    const t = JSON.parse(text) as Partial<ErrorText> | null
+    const t = JSONParse(text) as Partial<ErrorText> | null
     return t !== null && typeof t.message === 'string' && typeof t.name === 'string'
       ? (t as ErrorText)
       : null
@@ -74,7 +153,7 @@ export function decodeError(code: KernelErrorCode, text: string | null, context 
   const t = parseErrorText(text)
   let message = t === null ? (text ?? 'refused') : t.message
   // A KernelError's message starts with its code; the rebuilt one adds it again.
-  if (message.startsWith(`${code}: `)) message = message.slice(code.length + 2)
+  if (StringStartsWith(message, `${code}: `)) message = StringSlice(message, code.length + 2)
   let cause: Error | undefined
   if (t !== null) {
     if (t.code !== code) cause = errorFromText(t)

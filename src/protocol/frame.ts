@@ -17,6 +17,12 @@
  * bytes come from the caller's own scratch buffer (sender.ts owns one per ring).
  */
 import type { SpscRing } from '../ring/spsc.js'
+import {
+  SafeTextDecoder,
+  TextDecoderDecode,
+  TypedArraySet,
+  TypedArraySubarray,
+} from '../intrinsics.js'
 
 /** The five header words a frame carries besides its text length. */
 export interface FrameHeader {
@@ -36,7 +42,7 @@ const W_DOMAIN = 3
 const W_VALUE = 4
 const W_TEXTLEN = 5
 
-const decoder = new TextDecoder()
+const decoder = new SafeTextDecoder()
 
 /** A header to refill (one per reader or writer, never one per frame). */
 export function frameHeader(): FrameHeader {
@@ -54,6 +60,9 @@ export function writeFrame(
   text: Uint8Array,
   textBytes: number,
 ): boolean {
+  // The text's view is made before anything is reserved: if making it throws (a
+  // domain poisoned a builtin), the ring is untouched.
+  const view = textBytes > 0 ? TypedArraySubarray(text, 0, textBytes) : null
   const at = ring.reserve(HEADER_BYTES + textBytes)
   if (at < 0) return false
   const w = at >> 2
@@ -64,7 +73,7 @@ export function writeFrame(
   i32[w + W_DOMAIN] = h.domainId
   i32[w + W_VALUE] = h.value
   i32[w + W_TEXTLEN] = textBytes
-  if (textBytes > 0) ring.bytes.set(text.subarray(0, textBytes), at + HEADER_BYTES)
+  if (view !== null) TypedArraySet(ring.bytes, view, at + HEADER_BYTES)
   return true
 }
 
@@ -83,7 +92,10 @@ export function readHeader(ring: SpscRing, at: number, h: FrameHeader): void {
 export function readText(ring: SpscRing, at: number): string | null {
   const n = ring.i32[(at >> 2) + W_TEXTLEN]
   if (n <= 0) return null
-  return decoder.decode(ring.bytes.subarray(at + HEADER_BYTES, at + HEADER_BYTES + n))
+  return TextDecoderDecode(
+    decoder,
+    TypedArraySubarray(ring.bytes, at + HEADER_BYTES, at + HEADER_BYTES + n),
+  )
 }
 
 /** True when the polled frame is long enough to hold its header and declared text. */

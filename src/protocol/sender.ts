@@ -19,6 +19,7 @@
  */
 import { KernelError } from '../errors.js'
 import { Fifo } from '../fifo.js'
+import { BufferByteLength, SafeTextEncoder, TextEncoderEncodeInto } from '../intrinsics.js'
 import type { Doorbell } from '../ring/doorbell.js'
 import type { SpscRing } from '../ring/spsc.js'
 import { errToWire } from './errcodes.js'
@@ -33,7 +34,7 @@ interface Waiting extends FrameHeader {
 /** Which header word of an answer carries its error code (null: it has none). */
 export type ErrorWord = 'aux' | 'value' | null
 
-const encoder = new TextEncoder()
+const encoder = new SafeTextEncoder()
 
 export class FrameSender {
   private scratch = new Uint8Array(1024)
@@ -106,7 +107,7 @@ export class FrameSender {
     if (text === null) return 0
     // encodeInto writes at most 3 bytes per UTF-16 unit.
     if (this.scratch.length < text.length * 3) this.scratch = new Uint8Array(text.length * 3 + 1024)
-    const bytes = encoder.encodeInto(text, this.scratch).written
+    const bytes = TextEncoderEncodeInto(encoder, text, this.scratch).written
     return HEADER_BYTES + bytes > this.ring.maxPayload ? -1 : bytes
   }
 
@@ -126,7 +127,7 @@ export class FrameSender {
   }
 
   private tooLarge(text: string): KernelError {
-    const bytes = HEADER_BYTES + Buffer.byteLength(text)
+    const bytes = HEADER_BYTES + BufferByteLength(text)
     return new KernelError(
       'FRAME_TOO_LARGE',
       `a ${bytes}-byte frame can never fit a ${this.ring.capacity}-byte ring`,

@@ -26,6 +26,7 @@
  * together. The table is bounded: past MAX_PROGRAMS URLs travel inline, uninterned.
  */
 import { KernelError } from '../errors.js'
+import { JSONParse } from '../intrinsics.js'
 import type { SpawnText } from './messages.js'
 
 export const MAX_PROGRAMS = 4096
@@ -124,7 +125,7 @@ export class SpawnDecoder {
   private parse(text: string | null, n: number): unknown[] {
     let v: unknown
     try {
-      v = JSON.parse(text ?? '')
+      v = JSONParse(text ?? '')
     } catch (err) {
       throw KernelError.push(err, 'PROTOCOL', 'malformed spawn request: bad JSON')
     }

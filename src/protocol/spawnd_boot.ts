@@ -16,6 +16,8 @@ export interface SpawndBoot {
   token: number
   maxDispatchers: number
   spin: number
+  /** The core's gauges (core_gauges.ts): memory, modules loaded, idleness. */
+  gauges: SharedArrayBuffer
 }
 
 /** The worker entry points of the package's top-level `workers/` folder. */

@@ -28,6 +28,7 @@ import {
 } from './doorbell.js'
 import { SpscRing } from './spsc.js'
 import { checkSpin, checkWaitMs, notBytes, refuseLength, shown } from './checks.js'
+import { AtomicsExchange, AtomicsLoad, AtomicsStore, DateNow, MathMin } from '../intrinsics.js'
 
 export const CHANNEL_MAGIC = 0x4d4b4348 // 'MKCH'
 export const CHANNEL_VERSION = 1
@@ -73,7 +74,7 @@ export class Channel {
     for (let i = 0; i < 4; i++) Doorbell.init(sab, BELLS_AT + i * DOORBELL_BYTES)
     SpscRing.init(sab, RINGS_AT, capAB)
     SpscRing.init(sab, RINGS_AT + SpscRing.byteLength(capAB), capBA)
-    Atomics.store(hdr, MAGIC, CHANNEL_MAGIC)
+    AtomicsStore(hdr, MAGIC, CHANNEL_MAGIC)
     return new Channel(sab, 'a', opts.spin)
   }
 
@@ -121,7 +122,7 @@ export class Channel {
       throw new KernelError('BAD_BUFFER', `a ${sab.byteLength}-byte buffer holds no channel`)
     }
     const hdr = new Int32Array(sab, 0, 16)
-    if (Atomics.load(hdr, MAGIC) !== CHANNEL_MAGIC) {
+    if (AtomicsLoad(hdr, MAGIC) !== CHANNEL_MAGIC) {
       throw new KernelError('BAD_BUFFER', 'not a channel buffer (bad magic)')
     }
     if (hdr[VERSION] !== CHANNEL_VERSION) {
@@ -180,11 +181,11 @@ export class Channel {
 
   /** True once either side closed the channel. */
   get closed(): boolean {
-    return Atomics.load(this.hdr, CLOSED) !== 0
+    return AtomicsLoad(this.hdr, CLOSED) !== 0
   }
 
   private refuseIfClosed(): void {
-    if (Atomics.load(this.hdr, CLOSED) !== 0) {
+    if (AtomicsLoad(this.hdr, CLOSED) !== 0) {
       throw new KernelError('CHANNEL_CLOSED', 'the channel is closed; nothing more is accepted')
     }
   }
@@ -297,11 +298,11 @@ export class Channel {
 
   /** Sleep on `bell` until `outcome` decides (true/false), at most `timeoutMs`; false on timeout. */
   private until(bell: Doorbell, outcome: Outcome, ready: ReadyCheck, timeoutMs: number): boolean {
-    const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs
+    const deadline = timeoutMs === Infinity ? Infinity : DateNow() + timeoutMs
     for (;;) {
       const o = outcome()
       if (o !== null) return o
-      const left = deadline === Infinity ? Infinity : deadline - Date.now()
+      const left = deadline === Infinity ? Infinity : deadline - DateNow()
       if (left <= 0) return false
       bell.waitSync(ready, this.spin, left)
     }
@@ -314,15 +315,15 @@ export class Channel {
     ready: ReadyCheck,
     timeoutMs: number,
   ): Promise<boolean> {
-    const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs
+    const deadline = timeoutMs === Infinity ? Infinity : DateNow() + timeoutMs
     const keepAlive = setInterval(noop, 1 << 30)
     try {
       for (;;) {
         const o = outcome()
         if (o !== null) return o
-        const left = deadline === Infinity ? Infinity : deadline - Date.now()
+        const left = deadline === Infinity ? Infinity : deadline - DateNow()
         if (left <= 0) return false
-        await bell.waitAsync(ready, this.spin, Math.min(left, DEFAULT_ASYNC_TIMEOUT_MS))
+        await bell.waitAsync(ready, this.spin, MathMin(left, DEFAULT_ASYNC_TIMEOUT_MS))
       }
     } finally {
       clearInterval(keepAlive)
@@ -331,7 +332,7 @@ export class Channel {
 
   /** Close from this side: refuse further sends on both sides, wake every sleeper. */
   close(): void {
-    if (Atomics.exchange(this.hdr, CLOSED, 1) !== 0) return
+    if (AtomicsExchange(this.hdr, CLOSED, 1) !== 0) return
     this.rxBell.wake()
     this.txBell.wake()
     this.rxRoomBell.wake()

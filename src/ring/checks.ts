@@ -4,6 +4,7 @@
  * called only after a plain comparison on it has already failed.
  */
 import { KernelError } from '../errors.js'
+import { NumberIsInteger } from '../intrinsics.js'
 
 /** Refuse a payload that is not a Uint8Array (a string would be copied as zeros). */
 export function notBytes(payload: unknown): never {
@@ -24,7 +25,7 @@ export function shown(value: unknown): string {
  * beyond `maxPayload` (it can never fit), RangeError for the rest.
  */
 export function refuseLength(length: number, capacity: number, maxPayload: number): never {
-  if (Number.isInteger(length) && length > maxPayload) {
+  if (NumberIsInteger(length) && length > maxPayload) {
     throw new KernelError(
       'FRAME_TOO_LARGE',
       `a ${length}-byte frame can never fit a ring of ${capacity} bytes (max payload ${maxPayload})`,
@@ -34,7 +35,7 @@ export function refuseLength(length: number, capacity: number, maxPayload: numbe
 }
 
 export function checkCapacity(capacity: number, what = 'ring capacity'): void {
-  if (!Number.isInteger(capacity) || capacity <= 0) {
+  if (!NumberIsInteger(capacity) || capacity <= 0) {
     throw new RangeError(`${what} must be a positive integer, got ${shown(capacity)}`)
   }
   if ((capacity & (capacity - 1)) !== 0) {

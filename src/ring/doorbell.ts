@@ -29,6 +29,16 @@
  */
 import { KernelError } from '../errors.js'
 import { checkSpin, checkWaitMs } from './checks.js'
+import {
+  AtomicsAdd,
+  AtomicsExchange,
+  AtomicsLoad,
+  AtomicsNotify,
+  AtomicsStore,
+  AtomicsSub,
+  AtomicsWait,
+  AtomicsWaitAsync,
+} from '../intrinsics.js'
 
 export const DOORBELL_BYTES = 64
 const SEQ = 0
@@ -48,9 +58,9 @@ export class Doorbell {
   /** Lay out a quiet doorbell at `byteOffset` of `sab`. */
   static init(sab: SharedArrayBuffer, byteOffset: number): Doorbell {
     const bell = new Doorbell(sab, byteOffset)
-    Atomics.store(bell.word, SEQ, 0)
-    Atomics.store(bell.word, SLEEPERS, 0)
-    Atomics.store(bell.word, ARMED, 0)
+    AtomicsStore(bell.word, SEQ, 0)
+    AtomicsStore(bell.word, SLEEPERS, 0)
+    AtomicsStore(bell.word, ARMED, 0)
     return bell
   }
 
@@ -87,21 +97,21 @@ export class Doorbell {
 
   /** Producer side: wake the sleepers, if any not yet woken. Call after publishing. */
   ring(): void {
-    if (Atomics.load(this.word, SLEEPERS) !== 0 && Atomics.exchange(this.word, ARMED, 0) === 1) {
+    if (AtomicsLoad(this.word, SLEEPERS) !== 0 && AtomicsExchange(this.word, ARMED, 0) === 1) {
       this.wake()
     }
   }
 
   /** Wake unconditionally (close, shutdown). */
   wake(): void {
-    Atomics.add(this.word, SEQ, 1)
-    Atomics.notify(this.word, SEQ)
+    AtomicsAdd(this.word, SEQ, 1)
+    AtomicsNotify(this.word, SEQ)
     this.notifies++
   }
 
   /** True while some thread has announced it sleeps here. */
   hasSleepers(): boolean {
-    return Atomics.load(this.word, SLEEPERS) !== 0
+    return AtomicsLoad(this.word, SLEEPERS) !== 0
   }
 
   /** The arguments of a wait, checked before it announces anything (cheap compares). */
@@ -121,20 +131,20 @@ export class Doorbell {
    */
   private announce(ready: ReadyCheck, spin: number): number {
     for (let i = 0; i < spin; i++) if (ready()) return READY
-    const s = Atomics.load(this.word, SEQ)
-    Atomics.add(this.word, SLEEPERS, 1)
-    Atomics.store(this.word, ARMED, 1)
+    const s = AtomicsLoad(this.word, SEQ)
+    AtomicsAdd(this.word, SLEEPERS, 1)
+    AtomicsStore(this.word, ARMED, 1)
     let now: boolean
     try {
       now = ready()
     } catch (err) {
       // A throwing check must not leave this thread counted as asleep: every later
       // ring() would then pay for a notify nobody needs.
-      Atomics.sub(this.word, SLEEPERS, 1)
+      AtomicsSub(this.word, SLEEPERS, 1)
       throw err
     }
     if (now) {
-      Atomics.sub(this.word, SLEEPERS, 1)
+      AtomicsSub(this.word, SLEEPERS, 1)
       return READY
     }
     this.sleeps++
@@ -151,8 +161,8 @@ export class Doorbell {
     this.checkWait(ready, spin, timeoutMs)
     const s = this.announce(ready, spin)
     if (s === READY) return true
-    Atomics.wait(this.word, SEQ, s, timeoutMs)
-    Atomics.sub(this.word, SLEEPERS, 1)
+    AtomicsWait(this.word, SEQ, s, timeoutMs)
+    AtomicsSub(this.word, SLEEPERS, 1)
     return ready()
   }
 
@@ -171,9 +181,9 @@ export class Doorbell {
     this.checkWait(ready, spin, timeoutMs)
     const s = this.announce(ready, spin)
     if (s === READY) return true
-    const r = Atomics.waitAsync(this.word, SEQ, s, timeoutMs)
+    const r = AtomicsWaitAsync(this.word, SEQ, s, timeoutMs)
     if (r.async) await r.value
-    Atomics.sub(this.word, SLEEPERS, 1)
+    AtomicsSub(this.word, SLEEPERS, 1)
     return ready()
   }
 }

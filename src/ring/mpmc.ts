@@ -34,6 +34,13 @@
  */
 import { KernelError } from '../errors.js'
 import { checkCapacity, notBytes, shown } from './checks.js'
+import {
+  AtomicsCompareExchange,
+  AtomicsLoad,
+  AtomicsStore,
+  MathMax,
+  NumberIsInteger,
+} from '../intrinsics.js'
 
 export const MPMC_MAGIC = 0x4d4b4d50 // 'MKMP'
 export const MPMC_VERSION = 1
@@ -59,7 +66,7 @@ export class MpmcRing {
     // With one slot, "ready for the consumer of p" (seq p + 1) reads as "free for the
     // producer of p + 1": a second push overwrites the first. Vyukov requires >= 2.
     if (slots < 2) throw new RangeError(`an MPMC ring needs at least 2 slots, got ${slots}`)
-    if (!Number.isInteger(slotBytes) || slotBytes < 16 || slotBytes % 8 !== 0) {
+    if (!NumberIsInteger(slotBytes) || slotBytes < 16 || slotBytes % 8 !== 0) {
       throw new RangeError(`slotBytes must be a multiple of 8 and at least 16, got ${slotBytes}`)
     }
     return HEADER_BYTES + slots * slotBytes
@@ -86,7 +93,7 @@ export class MpmcRing {
     all[SLOT_BYTES] = slotBytes
     const stride = slotBytes >> 2
     for (let i = 0; i < opts.slots; i++) all[(HEADER_BYTES >> 2) + i * stride] = i
-    Atomics.store(all, MAGIC, MPMC_MAGIC)
+    AtomicsStore(all, MAGIC, MPMC_MAGIC)
     return new MpmcRing(sab, byteOffset)
   }
 
@@ -134,7 +141,7 @@ export class MpmcRing {
       throw new KernelError('BAD_BUFFER', `no MPMC header fits at offset ${byteOffset}`)
     }
     const ctrl = new Int32Array(sab, byteOffset, HEADER_BYTES >> 2)
-    if (Atomics.load(ctrl, MAGIC) !== MPMC_MAGIC) {
+    if (AtomicsLoad(ctrl, MAGIC) !== MPMC_MAGIC) {
       throw new KernelError('BAD_BUFFER', `no MPMC ring at offset ${byteOffset} (bad magic)`)
     }
     if (ctrl[VERSION] !== MPMC_VERSION) {
@@ -177,7 +184,7 @@ export class MpmcRing {
    */
   claim(length: number): number {
     if (!(length >= 0 && length <= this.maxPayload) || (length | 0) !== length) {
-      if (Number.isInteger(length) && length > this.maxPayload) {
+      if (NumberIsInteger(length) && length > this.maxPayload) {
         throw new KernelError(
           'FRAME_TOO_LARGE',
           `a ${length}-byte frame does not fit a ${this.slotBytes}-byte slot (max payload ${this.maxPayload})`,
@@ -187,12 +194,12 @@ export class MpmcRing {
     }
     if (this.claimedAt >= 0) this.misuse('claim() again before commit() of the slot it holds')
     const i32 = this.i32
-    let pos = Atomics.load(this.ctrl, ENQ)
+    let pos = AtomicsLoad(this.ctrl, ENQ)
     for (;;) {
       const w = (pos & this.mask) * this.stride
-      const dif = (Atomics.load(i32, w) - pos) | 0
+      const dif = (AtomicsLoad(i32, w) - pos) | 0
       if (dif === 0) {
-        const seen = Atomics.compareExchange(this.ctrl, ENQ, pos, (pos + 1) | 0)
+        const seen = AtomicsCompareExchange(this.ctrl, ENQ, pos, (pos + 1) | 0)
         if (seen === pos) {
           i32[w + 1] = length
           this.claimedAt = w
@@ -207,7 +214,7 @@ export class MpmcRing {
       } else {
         // Another producer took pos: the counter has moved on, unless a seq was stored
         // out of protocol (then retrying would spin for ever).
-        const next = Atomics.load(this.ctrl, ENQ)
+        const next = AtomicsLoad(this.ctrl, ENQ)
         if (next === pos) this.corrupt('enqueue', pos, dif)
         pos = next
       }
@@ -219,7 +226,7 @@ export class MpmcRing {
     const w = this.claimedAt
     if (w < 0) this.misuse('commit() without a claimed slot (claim() first, commit once)')
     this.claimedAt = -1
-    Atomics.store(this.i32, w, this.commitSeq)
+    AtomicsStore(this.i32, w, this.commitSeq)
   }
 
   /** Copy `payload` (a Uint8Array) in as one frame. False when full. */
@@ -241,12 +248,12 @@ export class MpmcRing {
   poll(): number {
     if (this.polledAt >= 0) this.misuse('poll() again before release() of the slot it holds')
     const i32 = this.i32
-    let pos = Atomics.load(this.ctrl, DEQ)
+    let pos = AtomicsLoad(this.ctrl, DEQ)
     for (;;) {
       const w = (pos & this.mask) * this.stride
-      const dif = (Atomics.load(i32, w) - ((pos + 1) | 0)) | 0
+      const dif = (AtomicsLoad(i32, w) - ((pos + 1) | 0)) | 0
       if (dif === 0) {
-        const seen = Atomics.compareExchange(this.ctrl, DEQ, pos, (pos + 1) | 0)
+        const seen = AtomicsCompareExchange(this.ctrl, DEQ, pos, (pos + 1) | 0)
         if (seen === pos) {
           this.frameLength = i32[w + 1]
           this.polledAt = w
@@ -259,7 +266,7 @@ export class MpmcRing {
         this.emptySpins++
         return -1
       } else {
-        const next = Atomics.load(this.ctrl, DEQ)
+        const next = AtomicsLoad(this.ctrl, DEQ)
         if (next === pos) this.corrupt('dequeue', pos, dif)
         pos = next
       }
@@ -271,7 +278,7 @@ export class MpmcRing {
     const w = this.polledAt
     if (w < 0) this.misuse('release() without a polled slot (poll() first, release once)')
     this.polledAt = -1
-    Atomics.store(this.i32, w, this.releaseSeq)
+    AtomicsStore(this.i32, w, this.releaseSeq)
   }
 
   /**
@@ -280,8 +287,8 @@ export class MpmcRing {
    * moves on). A racy snapshot, for the ready check of a producer's Doorbell wait.
    */
   canClaim(): boolean {
-    const pos = Atomics.load(this.ctrl, ENQ)
-    return ((Atomics.load(this.i32, (pos & this.mask) * this.stride) - pos) | 0) >= 0
+    const pos = AtomicsLoad(this.ctrl, ENQ)
+    return ((AtomicsLoad(this.i32, (pos & this.mask) * this.stride) - pos) | 0) >= 0
   }
 
   /**
@@ -290,8 +297,8 @@ export class MpmcRing {
    * A racy snapshot; `!isEmpty()` is the ready check of a consumer's Doorbell wait.
    */
   isEmpty(): boolean {
-    const pos = Atomics.load(this.ctrl, DEQ)
-    const seq = Atomics.load(this.i32, (pos & this.mask) * this.stride)
+    const pos = AtomicsLoad(this.ctrl, DEQ)
+    const seq = AtomicsLoad(this.i32, (pos & this.mask) * this.stride)
     return ((seq - ((pos + 1) | 0)) | 0) < 0
   }
 
@@ -318,6 +325,6 @@ export class MpmcRing {
 
   /** Frames enqueued and not yet dequeued, approximately (a racy snapshot). */
   size(): number {
-    return Math.max(0, (Atomics.load(this.ctrl, ENQ) - Atomics.load(this.ctrl, DEQ)) | 0)
+    return MathMax(0, (AtomicsLoad(this.ctrl, ENQ) - AtomicsLoad(this.ctrl, DEQ)) | 0)
   }
 }

@@ -32,6 +32,7 @@
  */
 import { KernelError } from '../errors.js'
 import { checkCapacity, notBytes, refuseLength } from './checks.js'
+import { AtomicsLoad, AtomicsStore, MathFloor, MathMin } from '../intrinsics.js'
 
 export const RING_MAGIC = 0x4d4b5247 // 'MKRG'
 export const RING_VERSION = 1
@@ -85,7 +86,7 @@ export class SpscRing {
     hdr[VERSION] = RING_VERSION
     hdr[CAPACITY] = capacity
     // The magic goes last: an attacher that sees it sees a complete header.
-    Atomics.store(hdr, MAGIC, RING_MAGIC)
+    AtomicsStore(hdr, MAGIC, RING_MAGIC)
     return new SpscRing(sab, byteOffset)
   }
 
@@ -129,7 +130,7 @@ export class SpscRing {
       throw new KernelError('BAD_BUFFER', `no ring header fits at offset ${byteOffset}`)
     }
     const ctrl = new Int32Array(sab, byteOffset, HEADER_BYTES >> 2)
-    if (Atomics.load(ctrl, MAGIC) !== RING_MAGIC) {
+    if (AtomicsLoad(ctrl, MAGIC) !== RING_MAGIC) {
       throw new KernelError('BAD_BUFFER', `no ring at offset ${byteOffset} (bad magic)`)
     }
     if (ctrl[VERSION] !== RING_VERSION) {
@@ -152,8 +153,8 @@ export class SpscRing {
     this.bytes = new Uint8Array(sab, byteOffset + HEADER_BYTES, capacity)
     this.i32 = new Int32Array(sab, byteOffset + HEADER_BYTES, capacity >> 2)
     this.view = new DataView(sab, byteOffset + HEADER_BYTES, capacity)
-    this.localTail = this.cachedTail = Atomics.load(ctrl, TAIL)
-    this.localHead = this.cachedHead = Atomics.load(ctrl, HEAD)
+    this.localTail = this.cachedTail = AtomicsLoad(ctrl, TAIL)
+    this.localHead = this.cachedHead = AtomicsLoad(ctrl, HEAD)
   }
 
   // ---------------------------------------------------------------- producer
@@ -235,11 +236,11 @@ export class SpscRing {
     let room = this.capacity - ((tail - this.cachedHead) | 0)
     if (room < count * need) {
       // The cached head shows less room than asked for: look at the real one.
-      this.cachedHead = Atomics.load(this.ctrl, HEAD)
+      this.cachedHead = AtomicsLoad(this.ctrl, HEAD)
       room = this.capacity - ((tail - this.cachedHead) | 0)
     }
     const toEnd = this.capacity - pos
-    const n = Math.min(count, Math.floor((room < toEnd ? room : toEnd) / need))
+    const n = MathMin(count, MathFloor((room < toEnd ? room : toEnd) / need))
     if (n <= 0) {
       this.reservedFrames = 0
       return -1
@@ -258,13 +259,13 @@ export class SpscRing {
 
   private hasRoom(tail: number, need: number): boolean {
     if (this.capacity - ((tail - this.cachedHead) | 0) >= need) return true
-    this.cachedHead = Atomics.load(this.ctrl, HEAD)
+    this.cachedHead = AtomicsLoad(this.ctrl, HEAD)
     return this.capacity - ((tail - this.cachedHead) | 0) >= need
   }
 
   /** Make every reserved frame visible to the consumer: one atomic store. */
   publish(): void {
-    Atomics.store(this.ctrl, TAIL, this.localTail)
+    AtomicsStore(this.ctrl, TAIL, this.localTail)
   }
 
   /** Copy `payload` (a Uint8Array) in as one frame and publish it. False when the ring is full. */
@@ -296,7 +297,7 @@ export class SpscRing {
 
   /** Bytes free for the producer now (re-reads the head). */
   freeBytes(): number {
-    this.cachedHead = Atomics.load(this.ctrl, HEAD)
+    this.cachedHead = AtomicsLoad(this.ctrl, HEAD)
     return this.capacity - ((this.localTail - this.cachedHead) | 0)
   }
 
@@ -312,7 +313,7 @@ export class SpscRing {
     let head = this.localHead
     for (;;) {
       if (head === this.cachedTail) {
-        this.cachedTail = Atomics.load(this.ctrl, TAIL)
+        this.cachedTail = AtomicsLoad(this.ctrl, TAIL)
         if (head === this.cachedTail) {
           this.localHead = head
           return -1
@@ -332,7 +333,7 @@ export class SpscRing {
 
   /** Hand every polled frame's bytes back to the producer: one atomic store. */
   release(): void {
-    Atomics.store(this.ctrl, HEAD, this.localHead)
+    AtomicsStore(this.ctrl, HEAD, this.localHead)
   }
 
   /** Copy the next frame out (allocates; for tests and cold paths). Null when empty. */
@@ -351,12 +352,12 @@ export class SpscRing {
 
   /** True when the consumer has nothing published to read (re-reads the tail). */
   isEmpty(): boolean {
-    this.cachedTail = Atomics.load(this.ctrl, TAIL)
+    this.cachedTail = AtomicsLoad(this.ctrl, TAIL)
     return this.localHead === this.cachedTail
   }
 
   /** Bytes published and not yet released, as seen from either side now. */
   usedBytes(): number {
-    return (Atomics.load(this.ctrl, TAIL) - Atomics.load(this.ctrl, HEAD)) | 0
+    return (AtomicsLoad(this.ctrl, TAIL) - AtomicsLoad(this.ctrl, HEAD)) | 0
   }
 }

@@ -20,7 +20,11 @@ import { Kernel } from '../kernel/kernel.js'
 import { ProcessManager } from '../kernel/process_manager.js'
 import {
   checkSupervisorOptions,
+  coreMemoryLimits,
+  DEFAULT_CORE_RULES,
+  HARD_HEAP_HEADROOM_MB,
   Supervisor,
+  type CoreMemoryOptions,
   type SupervisorHost,
   type SupervisorOptions,
 } from '../supervisor/index.js'
@@ -67,6 +71,19 @@ export interface BootOptions {
    * its main script (-e, --input-type, --test, --inspect, ...; see exec_argv.ts).
    */
   execArgv?: string[]
+  /**
+   * Each core's memory budget, enforced by the supervisor's memory watcher (a core
+   * past it fails: its domains end 'core-failed' with a CoreOutOfMemory error, and
+   * it restarts); the worker's hard V8 limit is heapMb + 1536 MiB. `false`: neither
+   * (Node's default heap limit, which is per process abort-prone). Default: heapMb
+   * and externalMb clamp(RAM / (4 x cores), 256, 1024) MiB each.
+   */
+  coreMemory?: CoreMemoryOptions | false
+  /**
+   * Distinct program modules one core may import (each stays in its ESM cache for
+   * good) before it is retired and replaced once it hosts nothing. Default 1000.
+   */
+  maxCoreModules?: number
 }
 
 /** The options boot reads: any other key is refused (a typo would do nothing). */
@@ -87,6 +104,8 @@ const BOOT_OPTIONS = [
   'supervisor',
   'eventBuffer',
   'execArgv',
+  'coreMemory',
+  'maxCoreModules',
 ] as const
 
 /**
@@ -115,6 +134,23 @@ export async function boot(opts?: BootOptions): Promise<Runtime> {
   const o = optionsObject('boot options', opts, BOOT_OPTIONS)
   // Every option is checked before anything is made: a refusal leaves nothing behind.
   const cores = intOption('cores', o.cores, availableParallelism(), 1, MAX_CORES)
+  const memory =
+    o.coreMemory === false
+      ? null
+      : coreMemoryLimits(
+          cores,
+          optionsObject('coreMemory', o.coreMemory, [
+            'heapMb',
+            'externalMb',
+            'processRssMb',
+            'pollMs',
+          ]),
+        )
+  const maxCoreModules = intOption(
+    'maxCoreModules',
+    o.maxCoreModules,
+    DEFAULT_CORE_RULES.maxCoreModules,
+  )
   const linkConfig = {
     ringCapacity: ringCapacity('ringCapacity', o.ringCapacity, 65536),
     replyRingCapacity: ringCapacity('replyRingCapacity', o.replyRingCapacity, 1 << 20),
@@ -123,6 +159,7 @@ export async function boot(opts?: BootOptions): Promise<Runtime> {
     // Microseconds the main thread may spin per flush: at most a second.
     hotSpinMicros: numberOption('hotSpinMicros', o.hotSpinMicros, 20, 0, 1_000_000),
     execArgv: execArgvOption(o.execArgv),
+    heapLimitMb: memory === null ? undefined : memory.heapMb + HARD_HEAP_HEADROOM_MB,
   }
   const limits = {
     maxArgBytes: intOption('maxArgBytes', o.maxArgBytes, 2048),
@@ -179,10 +216,18 @@ export async function boot(opts?: BootOptions): Promise<Runtime> {
     pollReplies: () => void links.pump.drainAll(),
     failCore: (core, why) => links.terminate(core, why),
     restartCore: (core) => links.restart(core),
+    coreLink: (core) => {
+      const s = links.spawnds[core]
+      return s === undefined || s.health !== 'up' ? null : s
+    },
+    retireCore: (core) => links.retire(core),
   }
   let supervisor: Supervisor
   try {
-    supervisor = new Supervisor(host, supervisorOpts)
+    supervisor = new Supervisor(host, supervisorOpts, memory, {
+      ...DEFAULT_CORE_RULES,
+      maxCoreModules,
+    })
   } catch (err) {
     await kernel.shutdown()
     events.end()

@@ -7,8 +7,18 @@
  * inside a domain, terminate() from outside) is the same fault. Either way a fresh
  * spawnd is started on the same core number, paced by the backoff and intensity
  * limits, and the core is given up on past them.
+ *
+ * Two more rules, read each period:
+ *  - protocol health: a core that answers pings but whose last `protocolFailures`
+ *    replies in a row were PROTOCOL (or malformed frames) cannot serve anyone (a
+ *    domain broke something its spawnd relies on): it is failed and restarted too;
+ *  - the module bound: every distinct program URL stays in its worker's ESM cache
+ *    for good, so a core that has imported more than `maxCoreModules` of them is
+ *    retired and replaced by a fresh spawnd as soon as it hosts nothing (not a
+ *    fault: no domain ends, no backoff).
  */
 import type { KernelEvent } from '../kernel/events.js'
+import { G_MODULES, gauge, idleAfter } from '../protocol/core_gauges.js'
 import { RestartPacer, type RestartLimits } from './backoff.js'
 import type { SupervisorHost } from './host.js'
 
@@ -22,6 +32,16 @@ interface CoreWatch {
   gaveUp: boolean
 }
 
+/** The health rules' bounds (boot options). */
+export interface CoreRules {
+  /** PROTOCOL replies in a row that make a core unhealthy. Default 3. */
+  protocolFailures: number
+  /** Distinct program modules a core may import before it is retired. Default 1000. */
+  maxCoreModules: number
+}
+
+export const DEFAULT_CORE_RULES: CoreRules = { protocolFailures: 3, maxCoreModules: 1000 }
+
 export class CoreMonitor {
   private readonly watches: CoreWatch[] = []
   private readonly tick: NodeJS.Timeout
@@ -32,6 +52,7 @@ export class CoreMonitor {
     private readonly rt: SupervisorHost,
     private readonly periodMs: number,
     limits: RestartLimits,
+    private readonly rules: CoreRules = DEFAULT_CORE_RULES,
   ) {
     for (let c = 0; c < rt.cores; c++) {
       this.watches.push({
@@ -63,6 +84,16 @@ export class CoreMonitor {
       // A booting worker is silent until it has loaded (slow on a loaded box): its
       // first ping, from restartCore, is its judge; it fails if the worker dies.
       if (s.health !== 'up' || w.booting) continue
+      if (s.protocolFailures >= this.rules.protocolFailures) {
+        this.rt.events.publish({
+          type: 'core-unhealthy',
+          core: s.core,
+          protocolFailures: s.protocolFailures,
+        })
+        void this.rt.failCore(s.core, `unhealthy: ${s.protocolFailures} PROTOCOL replies in a row`)
+        continue
+      }
+      if (this.retireIfDue(s.core, w)) continue
       if (w.pinging && s.lastSeenAgoMs > 2 * this.periodMs) {
         this.rt.events.publish({ type: 'core-hung', core: s.core, silentMs: s.lastSeenAgoMs })
         void this.rt.failCore(s.core, `hung: silent for ${s.lastSeenAgoMs} ms`)
@@ -80,6 +111,28 @@ export class CoreMonitor {
         )
       }
     }
+  }
+
+  /** Retire a core past the module bound that hosts nothing (see the header). */
+  private retireIfDue(core: number, w: CoreWatch): boolean {
+    const link = this.rt.coreLink(core)
+    if (link === null) return false
+    const modules = gauge(link.gauges, G_MODULES)
+    if (modules <= this.rules.maxCoreModules || !idleAfter(link.gauges, link.requests)) {
+      return false
+    }
+    w.booting = true
+    w.pinging = false
+    this.rt.events.publish({ type: 'core-retired', core, modules })
+    this.rt.retireCore(core).then(
+      () => {
+        w.booting = false
+      },
+      () => {
+        w.booting = false
+      },
+    )
+    return true
   }
 
   private scheduleRestart(core: number): void {

@@ -5,6 +5,9 @@
 export type SupervisorEvent = { time: number } & (
   | { type: 'core-hung'; core: number; silentMs: number }
   | { type: 'core-restarted'; core: number; attempt: number }
+  | { type: 'core-out-of-memory'; core: number; why: string }
+  | { type: 'core-unhealthy'; core: number; protocolFailures: number }
+  | { type: 'core-retired'; core: number; modules: number }
   | { type: 'domain-hung'; domainId: number; label: string; skippedBeats: number }
   | { type: 'restart-scheduled'; label: string; delayMs: number; attempt: number; why: string }
   | { type: 'restarted'; label: string; domainId: number; attempt: number }

@@ -3,6 +3,7 @@
  * narrower than the public Runtime on one side (no shutdown, no tree) and wider on
  * the other (ending and restarting cores, reading replies before judging silence).
  */
+import type { Worker } from 'node:worker_threads'
 import type { CoreStats } from '../link/links.js'
 import type { SpawndHealth } from '../link/spawnd_link.js'
 import type { DomainCap } from '../kernel/cap.js'
@@ -35,4 +36,20 @@ export interface SupervisorHost {
   failCore(core: number, why: string): Promise<void>
   /** Start a fresh spawnd on a failed core's number; resolves once it answered a ping. */
   restartCore(core: number): Promise<void>
+  /** What the watchers read of a core that is up (its gauges, worker, requests sent); else null. */
+  coreLink(core: number): CoreLinkView | null
+  /**
+   * Replace a core that hosts nothing with a fresh spawnd at once (requests made
+   * meanwhile wait in the fresh one's ring); resolves once it answered a ping.
+   */
+  retireCore(core: number): Promise<void>
+}
+
+/** A live core as its watchers see it. */
+export interface CoreLinkView {
+  /** Its gauges (protocol/core_gauges.ts). */
+  readonly gauges: Int32Array
+  readonly worker: Worker
+  /** Requests sent to it so far (compared with its HANDLED gauge). */
+  readonly requests: number
 }

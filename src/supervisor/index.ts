@@ -6,7 +6,8 @@
  */
 import { boolOption, msOption, optionsObject } from '../kernel/options.js'
 import { checkRestartLimits, type RestartLimits } from './backoff.js'
-import { CoreMonitor } from './core_monitor.js'
+import { CoreMonitor, DEFAULT_CORE_RULES, type CoreRules } from './core_monitor.js'
+import { MemoryWatcher, type CoreMemoryLimits } from './core_memory.js'
 import type { SupervisorHost } from './host.js'
 import { Services } from './services.js'
 
@@ -37,16 +38,28 @@ export class Supervisor {
   /** The table of labelled, supervised services (rt.services). */
   readonly services: Services
   private readonly monitor: CoreMonitor | null
+  private readonly memory: MemoryWatcher | null
 
-  constructor(host: SupervisorHost, opts?: SupervisorOptions) {
+  /**
+   * `memory`: each core's memory budget, watched while cores are supervised (null:
+   * not watched). `rules`: the protocol-health and module bounds of the core monitor.
+   */
+  constructor(
+    host: SupervisorHost,
+    opts?: SupervisorOptions,
+    memory: CoreMemoryLimits | null = null,
+    rules: CoreRules = DEFAULT_CORE_RULES,
+  ) {
     const o = checkSupervisorOptions(opts)
     this.services = new Services(host, o.periodMs)
-    this.monitor = o.superviseCores ? new CoreMonitor(host, o.periodMs, o.coreRestart) : null
+    this.monitor = o.superviseCores ? new CoreMonitor(host, o.periodMs, o.coreRestart, rules) : null
+    this.memory = o.superviseCores && memory !== null ? new MemoryWatcher(host, memory) : null
   }
 
   /** Shutdown, OTP's order: the monitor stops, then services in reverse start order. */
   async stop(): Promise<void> {
     this.monitor?.stop()
+    this.memory?.stop()
     await this.services.stopAll()
   }
 }
@@ -60,4 +73,11 @@ export {
   type RestartPolicy,
   type ServiceState,
 } from './services.js'
+export {
+  coreMemoryLimits,
+  HARD_HEAP_HEADROOM_MB,
+  type CoreMemoryOptions,
+  type CoreMemoryLimits,
+} from './core_memory.js'
+export { DEFAULT_CORE_RULES, type CoreRules } from './core_monitor.js'
 export { MINIX_BACKOFF, RestartPacer, type RestartLimits } from './backoff.js'

@@ -119,7 +119,7 @@ const started = Date.now()
 const heapBefore = process.memoryUsage().heapUsed
 const rt = await boot({
   cores: opts.cores,
-  coreMemoryMb: opts.memoryMb,
+  coreMemory: { heapMb: opts.memoryMb, externalMb: opts.memoryMb },
   supervisor: {
     periodMs: 200,
     // A soak restarts cores many times on purpose: never give one up.
