@@ -40,9 +40,7 @@ import {
 import {
   ArrayPush,
   AbortControllerAbort,
-  JSONParse,
   JSONStringify,
-  NumberIsInteger,
   ObjectKeys,
   PromiseThen,
   SafeAbortController,

@@ -49,11 +49,12 @@ const MODES = [
   ['long', 6],
   ['children', 4],
   ['process-exit', 1],
-  ['sync-loop', 0.4],
-  ['alloc', 0.4],
+  ['sync-loop', 1],
+  ['alloc', 1],
 ]
 const HEAVY = new Set(['process-exit', 'sync-loop', 'alloc'])
-const heavyCap = Math.max(2, Math.floor(opts.domains / 400))
+const heavyCap = Math.max(2, Math.floor(opts.domains / 500))
+const heavyUsed = { 'process-exit': 0, 'sync-loop': 0, alloc: 0 }
 const totalWeight = MODES.reduce((s, [, w]) => s + w, 0)
 function pickMode() {
   let r = random() * totalWeight
@@ -68,6 +69,7 @@ const summary = {
   attempted: 0,
   spawned: 0,
   refused: {},
+  refusalSamples: [],
   reasons: {},
   modes: {},
   hung: [],
@@ -160,12 +162,11 @@ async function badArguments(d) {
 /** Refusals that mean "a core is being restarted": worth a retry. */
 const RETRY = new Set(['INVALID_SPAWND', 'CORE_FAILED'])
 let next = 0
-let heavy = 0
 async function one() {
   const i = next++
   summary.attempted++
   let mode = pickMode()
-  if (HEAVY.has(mode) && heavy++ >= heavyCap) mode = 'ok'
+  if (HEAVY.has(mode) && heavyUsed[mode]++ >= heavyCap) mode = 'ok'
   count(summary.modes, mode)
   const url = mode === 'distinct-url' ? new URL(`${FIXTURE.href}?v=${i}`) : FIXTURE
   const argv = [mode === 'distinct-url' ? 'ok' : mode, String(i)]
@@ -177,7 +178,11 @@ async function one() {
     s = await bounded(rt.spawn(url, { argv }), `spawn ${mode}`)
   }
   if (s.hung) return
-  if (s.e !== undefined) return count(summary.refused, `final ${s.e.code ?? s.e.name}`)
+  if (s.e !== undefined) {
+    if (summary.refusalSamples.length < 5)
+      summary.refusalSamples.push(`${mode}: ${s.e.message} <- ${s.e.cause?.message ?? ''}`)
+    return count(summary.refused, `final ${s.e.code ?? s.e.name} (${mode})`)
+  }
   const d = s.v
   summary.spawned++
   if (mode === 'long') {

@@ -56,7 +56,7 @@ describe('hostile-domain soak', () => {
       '--seed',
       '20261130',
       '--domains',
-      '600',
+      '3000',
       '--seconds',
       '90',
       '--concurrency',
@@ -73,7 +73,9 @@ describe('hostile-domain soak', () => {
     // The mix really held the faults (the seed fixes it).
     expect(summary.modes['throw-proxy']).toBeGreaterThan(0)
     expect(summary.modes['reject-stray']).toBeGreaterThan(0)
-    expect(summary.spawned).toBeGreaterThan(300)
+    expect(summary.modes['sync-loop']).toBeGreaterThan(0)
+    expect(summary.modes.alloc).toBeGreaterThan(0)
+    expect(summary.spawned).toBeGreaterThan(2000)
     expect(summary.ok).toBe(true)
     expect(code).toBe(0)
   }, 300_000)
