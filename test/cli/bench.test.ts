@@ -2,7 +2,6 @@
 // from a clone, its JSON has the documented shape, quick figures are labelled "quick,
 // not comparable" in the JSON, the tables and the HTML, every ratio says what it
 // compares, and every figure carries the load it was measured under.
-import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,27 +9,14 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { ReportFile } from '../../dist/bench/lib/report.js'
 import { benchTable } from '../../dist/bench/lib/table.js'
-import { ROOT, type CliResult } from './helpers.js'
+import { ROOT, runScript, type CliResult } from './helpers.js'
 
 const BENCH = fileURLToPath(new URL('../../dist/bench/main.js', import.meta.url))
 const tmp = mkdtempSync(join(tmpdir(), 'mk-bench-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
 function runBench(args: string[], timeoutMs: number): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [BENCH, ...args],
-      { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err !== null && typeof err.code !== 'number') {
-          reject(new Error(`${args.join(' ')}: ${err.message}\n${stderr}`))
-          return
-        }
-        resolve({ code: err === null ? 0 : Number(err.code), stdout, stderr })
-      },
-    )
-  })
+  return runScript(BENCH, args, timeoutMs)
 }
 
 function checkSuite(f: ReportFile, name: string): void {

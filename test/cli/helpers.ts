@@ -19,10 +19,15 @@ export interface CliResult {
 
 /** Run the CLI with a hard timeout; resolves with its exit code and output, never rejects on exit != 0. */
 export function runCli(args: string[], timeoutMs = 45_000): Promise<CliResult> {
+  return runScript(CLI, args, timeoutMs)
+}
+
+/** Run a built script of the package (the CLI, the bench harness) the same way. */
+export function runScript(script: string, args: string[], timeoutMs: number): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [CLI, ...args],
+      [script, ...args],
       { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err !== null && typeof err.code !== 'number') {
