@@ -12,7 +12,7 @@ import { Channel, Doorbell, MpmcRing, SpscRing } from '../../src/ring/index.js'
 import type { QuietGate } from '../lib/cpu.js'
 import { RoundSession, type RoundData } from '../lib/rounds.js'
 import { median } from '../lib/stats.js'
-import { BARE_DATA_AT } from './roles-oneway.js'
+import { BARE_DATA_AT } from './oneway-bare.js'
 import {
   ACK_STRIDE,
   BELL_DATA_AT,

@@ -26,7 +26,7 @@ const napWord = new Int32Array(new SharedArrayBuffer(4))
 /**
  * One-way consumer: polls its port; each message carries `batch` frames of
  * `payload` bytes whose first word is the sequence number. Credit goes back to the
- * producer (pmProducer in roles-oneway.ts) through the shared acks word.
+ * producer (pmProducer in oneway-pm.ts) through the shared acks word.
  */
 export function pmPollConsumer(t: OneWayTask): RoundFn {
   const port: MessagePort = need(t.port, 'port')

@@ -15,7 +15,7 @@ export const ACK_STRIDE = 16
 
 /**
  * ring: SpscRing, reserve() per frame; ringMany: SpscRing, reserveMany() per batch;
- * bare: the same bytes in fixed slots, frame by frame, no ring bookkeeping (roles-oneway.ts);
+ * bare: the same bytes in fixed slots, frame by frame, no ring bookkeeping (oneway-bare.ts);
  * postMessagePoll: postMessage with a consumer polling receiveMessageOnPort (roles-poll.ts).
  */
 export type OneWayImpl =

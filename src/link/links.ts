@@ -1,30 +1,20 @@
 /**
  * SpawndLinks: the main thread's half of the wire to the local cores, one spawnd
  * worker per core over a SharedArrayBuffer channel (Barrelfish keeps one
- * `spawnd_state` per core). It starts and registers the spawnds (add_spawnd: no
- * one else can), sends requests through each core's sender into its ring,
- * matches replies to the receive queue by tag, hands EXIT and CALL frames to the
- * handlers the boot path wired, and turns a dead or hung worker into answered
- * requests and a coreDown. What a request means for a domain is the process
- * manager's business, above this.
+ * `spawnd_state` per core). Requests go out by the request path (requests.ts) and
+ * replies come back by the reply drain (reply_drain.ts), which hands EXIT and CALL
+ * frames to the handlers the boot path wired. This file is the spawnds' lifecycle:
+ * it starts and registers them (add_spawnd: no one else can), puts a fresh one in
+ * a retired or failed one's place, and turns a dead or hung worker into answered
+ * requests and a coreDown; and it shuts them down. What a request means for a
+ * domain is the process manager's business, above this.
  */
 import { randomInt } from 'node:crypto'
-import type { Worker } from 'node:worker_threads'
 import { KernelError } from '../errors.js'
-import { DOORBELL_BYTES, Doorbell } from '../ring/doorbell.js'
-import { ERR_OK, errFromWire, errToWire } from '../protocol/errcodes.js'
-import { decodeError } from '../protocol/error_text.js'
-import { frameHeader, readHeader, readText, wellFormed } from '../protocol/frame.js'
-import type { PsEntry } from '../protocol/messages.js'
 import { Op } from '../protocol/opcodes.js'
-import {
-  ERR_CORE_FAILED,
-  ERR_SHUTDOWN,
-  type CoreLinks,
-  type LinkHandlers,
-  type ReplyHandler,
-} from './link.js'
-import { Pump } from './pump.js'
+import { ERR_CORE_FAILED, ERR_SHUTDOWN, type LinkHandlers } from './link.js'
+import { NO_HANDLERS } from './reply_drain.js'
+import { LinkRequests } from './requests.js'
 import type { SpawndLink, SpawndHealth } from './spawnd_link.js'
 import { startSpawnd, workerErrorWhy, type LinkConfig } from './spawnd_start.js'
 import { withTimeout } from './timers.js'
@@ -54,42 +44,22 @@ export interface CoreStats {
   protocolFailures: number
 }
 
-const ERR_PROTOCOL = errToWire('PROTOCOL')
-
-const NO_HANDLERS: LinkHandlers = {
-  exit() {},
-  call() {},
-  coreDown() {},
-}
-
-export class SpawndLinks implements CoreLinks {
-  readonly spawnds: SpawndLink[] = []
-  readonly pump: Pump
-  private handlers = NO_HANDLERS
-  private nextCore = 0
+export class SpawndLinks extends LinkRequests {
   /** Shutdown began: a worker that ends now is 'down', not 'failed'. */
   private closing = false
   /** Shutdown ended: late worker events change nothing. */
   private closed = false
-  private readonly bellBuffer = new SharedArrayBuffer(DOORBELL_BYTES)
   /** The process manager's secret, stamped on every request. */
   private readonly token = randomInt(1, 0x7fffffff)
-  /** The one header replies are read into. */
-  private readonly in = frameHeader()
 
   constructor(private readonly config: LinkConfig) {
-    const mainBell = Doorbell.init(this.bellBuffer, 0)
-    this.pump = new Pump(this, mainBell, config.hotSpinMicros / 1000)
-  }
-
-  get cores(): number {
-    return this.spawnds.length
+    super(config.hotSpinMicros)
   }
 
   /** Wire EXIT, CALL and core-down to the domain side (the boot path does, once). */
   attach(handlers: LinkHandlers): void {
-    if (this.handlers !== NO_HANDLERS) throw new Error('link handlers are already attached')
-    this.handlers = handlers
+    if (this.replies.handlers !== NO_HANDLERS) throw new Error('link handlers are already attached')
+    this.replies.handlers = handlers
   }
 
   /** Start `cores` spawnds and the pump; resolves once every one answered a ping. */
@@ -126,7 +96,7 @@ export class SpawndLinks implements CoreLinks {
     if (this.closing || old.health !== 'up') return
     // What it published before it went idle (an EXIT, say) is read now, before its
     // ring is dropped: it publishes before it stores IDLE.
-    this.drain(old)
+    this.replies.drain(old)
     old.health = 'failed'
     old.failure = 'retired'
     this.register(startSpawnd(core, this.config, this.bellBuffer, this.token))
@@ -152,210 +122,6 @@ export class SpawndLinks implements CoreLinks {
     s.worker.on('exit', (code: number) => failed(`worker exited with code ${code}`))
   }
 
-  /** The live link of `core`; INVALID_SPAWND for a core that does not exist. */
-  spawnd(core: unknown): SpawndLink {
-    return this.spawnds[this.check(core)]
-  }
-
-  check(core: unknown): number {
-    if (typeof core !== 'number' || !Number.isInteger(core)) {
-      throw new KernelError('INVALID_SPAWND', `core must be an integer, got ${String(core)}`)
-    }
-    if (this.spawnds[core] === undefined) {
-      throw new KernelError(
-        'INVALID_SPAWND',
-        `no spawnd on core ${core} (cores 0..${this.spawnds.length - 1})`,
-      )
-    }
-    return core
-  }
-
-  isUp(core: number): boolean {
-    return this.spawnds[core]?.health === 'up'
-  }
-
-  /** Health of every core. */
-  health(): SpawndHealth[] {
-    return this.spawnds.map((s) => s.health)
-  }
-
-  /** The worker running `core`'s spawnd. */
-  worker(core: number): Worker {
-    return this.spawnd(core).worker
-  }
-
-  // ------------------------------------------------------------ requests
-
-  /** Queue a request for `core` (answered CORE_FAILED/SHUTDOWN at once if it is not up). */
-  request(
-    core: number,
-    op: number,
-    domainId: number,
-    arg: number,
-    text: string | null,
-    h: ReplyHandler,
-  ): void {
-    const s = this.spawnds[core]
-    if (s.health !== 'up') return this.refuse(s, h)
-    s.request(op, domainId, arg, text, h)
-    this.pump.schedule()
-  }
-
-  requestSpawn(
-    core: number,
-    op: number,
-    domainId: number,
-    url: string,
-    argv: readonly string[],
-    env: Readonly<Record<string, string>>,
-    h: ReplyHandler,
-  ): void {
-    const s = this.spawnds[core]
-    if (s.health !== 'up') return this.refuse(s, h)
-    s.requestSpawn(op, domainId, url, argv, env, h)
-    this.pump.schedule()
-  }
-
-  /** A request for a core that is not up: answered asynchronously, like any reply, so callers never re-enter. */
-  private refuse(s: SpawndLink, h: ReplyHandler): void {
-    const code = s.health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED
-    queueMicrotask(() => h(code, 0, null))
-  }
-
-  answer(core: number, tag: number, callerId: number, err: number, text: string | null): void {
-    const s = this.spawnds[core]
-    if (s === undefined || s.health !== 'up') return
-    s.answer(Op.RESULT, tag, callerId, err, text)
-    this.pump.schedule()
-  }
-
-  replyError(err: number, text: string | null, what: string, core: number): KernelError {
-    if (err === ERR_CORE_FAILED) {
-      const why = this.spawnds[core]?.failure ?? ''
-      return new KernelError(
-        'CORE_FAILED',
-        `${what}: core ${core} failed${why === '' ? '' : ` (${why})`}`,
-      )
-    }
-    if (err === ERR_SHUTDOWN)
-      return new KernelError('SHUTDOWN', `${what}: the runtime is shut down`)
-    return decodeError(errFromWire(err), text, what)
-  }
-
-  ping(core: number, value = 0): Promise<number> {
-    this.check(core)
-    return new Promise((resolve, reject) => {
-      this.request(core, Op.PING, 0, value, null, (err, v, text) => {
-        if (err === ERR_OK) resolve(v)
-        else reject(this.replyError(err, text, 'ping', core))
-      })
-    })
-  }
-
-  /**
-   * `count` pings pipelined on one core with at most `window` in flight, answered
-   * together (the throughput path). Each reply sends the next request from inside
-   * the drain, so a whole batch of replies refills the ring with one publish.
-   */
-  pingMany(core: number, count: number, window: number): Promise<void> {
-    this.check(core)
-    return new Promise((resolve, reject) => {
-      let unsent = count
-      let unanswered = count
-      let failed = false
-      if (count === 0) return resolve()
-      const h: ReplyHandler = (err, _v, text) => {
-        if (err !== ERR_OK) {
-          if (!failed) reject(this.replyError(err, text, 'ping', core))
-          failed = true
-        }
-        if (unsent > 0 && !failed) {
-          unsent--
-          this.request(core, Op.PING, 0, unsent, null, h)
-        }
-        if (--unanswered === 0 && !failed) resolve()
-        if (failed && unsent > 0) {
-          unanswered -= unsent
-          unsent = 0
-        }
-      }
-      const first = Math.min(window, count)
-      unsent = count - first
-      for (let i = 0; i < first; i++) this.request(core, Op.PING, 0, i, null, h)
-    })
-  }
-
-  /** The spawnd's dispatcher table (its ps). */
-  ps(core: number): Promise<PsEntry[]> {
-    this.check(core)
-    return new Promise((resolve, reject) => {
-      this.request(core, Op.PS, 0, 0, null, (err, _v, text) => {
-        if (err === ERR_OK) resolve(JSON.parse(text ?? '[]') as PsEntry[])
-        else reject(this.replyError(err, text, 'ps', core))
-      })
-    })
-  }
-
-  /** Round-robin over the cores that are up. */
-  pickCore(): number {
-    const n = this.spawnds.length
-    for (let i = 0; i < n; i++) {
-      const core = this.nextCore
-      this.nextCore = (this.nextCore + 1) % n
-      if (this.spawnds[core].health === 'up') return core
-    }
-    throw new KernelError('INVALID_SPAWND', 'no core is up')
-  }
-
-  /** Requests not yet answered on every core. */
-  outstanding(): number {
-    let n = 0
-    for (const s of this.spawnds) n += s.receiveQueue.size
-    return n
-  }
-
-  // ------------------------------------------------------------ replies
-
-  /** Handle every frame in `s`'s reply ring; release once. Returns frames handled. */
-  drain(s: SpawndLink): number {
-    const rx = s.chan.rx
-    const h = this.in
-    let n = 0
-    for (;;) {
-      const at = rx.poll()
-      if (at < 0) break
-      n++
-      if (!wellFormed(rx, at)) {
-        s.protocolFailures++
-        continue
-      }
-      readHeader(rx, at, h)
-      const text = readText(rx, at)
-      if (h.op === Op.REPLY) {
-        s.replies++
-        // A core that keeps answering PROTOCOL is judged unhealthy by the supervisor.
-        if (h.aux === ERR_PROTOCOL) s.protocolFailures++
-        else if (h.aux === ERR_OK) s.protocolFailures = 0
-        const handler = s.receiveQueue.take(h.tag)
-        if (handler !== null) handler(h.aux, h.value, text)
-      } else if (h.op === Op.CALL) {
-        this.handlers.call(s.core, h.tag, h.domainId, h.value, text)
-      } else if (h.op === Op.EXIT) {
-        s.notifications++
-        this.handlers.exit(s.core, h.domainId, h.aux, h.value, text)
-      }
-    }
-    if (n > 0) {
-      s.chan.release()
-      s.lastSeen = Date.now()
-    } else if (rx.usedBytes() !== 0) {
-      // poll() passed a wrap marker with no frame after it: release those bytes, or a
-      // reply that needs them never fits and the spawnd's outbox waits forever.
-      s.chan.release()
-    }
-    return n
-  }
-
   // ------------------------------------------------------------ failure and shutdown
 
   /**
@@ -366,13 +132,13 @@ export class SpawndLinks implements CoreLinks {
   fail(core: number, health: 'failed' | 'down', why = 'worker ended'): boolean {
     const s = this.spawnds[core]
     if (s === undefined || s.health !== 'up') return false
-    this.drain(s)
+    this.replies.drain(s)
     s.health = health
     s.failure = why
     s.sender.clear()
     const code = health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED
     for (const h of s.receiveQueue.takeAll()) h(code, 0, null)
-    this.handlers.coreDown(core, health, why)
+    this.replies.handlers.coreDown(core, health, why)
     return true
   }
 
@@ -412,6 +178,13 @@ export class SpawndLinks implements CoreLinks {
   /** Ask a spawnd to end its loop; resolves when it answered (or cannot). */
   private stopSpawnd(s: SpawndLink): Promise<void> {
     return new Promise((resolve) => this.request(s.core, Op.SHUTDOWN, 0, 0, null, () => resolve()))
+  }
+
+  // ------------------------------------------------------------ health and counters
+
+  /** Health of every core. */
+  health(): SpawndHealth[] {
+    return this.spawnds.map((s) => s.health)
   }
 
   /** Counters per core. */

@@ -19,7 +19,7 @@ import type { Doorbell } from '../ring/doorbell.js'
 import type { SpawndLink } from './spawnd_link.js'
 import { immediate, noop } from './timers.js'
 
-/** What the pump drives: the links (links.ts). */
+/** What the pump drives: the reply drain (reply_drain.ts). */
 export interface PumpedLinks {
   readonly spawnds: readonly SpawndLink[]
   /** Handle every frame in one reply ring; returns how many. */
