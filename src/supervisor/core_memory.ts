@@ -18,7 +18,7 @@
  * The hard limit (the worker's resourceLimits, heapMb + 1536 MiB) sits above the
  * largest single V8 allocation (~1 GiB), so a core ended here at its soft limit
  * never makes V8 abort the whole process; reaching the hard limit anyway is
- * Node's ERR_WORKER_OUT_OF_MEMORY, the same fault (links.ts names it so).
+ * Node's ERR_WORKER_OUT_OF_MEMORY, the same fault (spawnd_start.ts's workerErrorWhy names it so).
  */
 import { freemem, totalmem } from 'node:os'
 import type { EventLoopUtilization } from 'node:perf_hooks'
