@@ -5,19 +5,9 @@
  * Each suite returns a SuiteReport: every figure beside its peers measured in the
  * same run, with the ratio (bench/lib/report.ts documents the JSON shape).
  */
-import type { QuietGate } from './lib/cpu.js'
-import type { SuiteReport } from './lib/report.js'
+import type { Suite } from './lib/suite.js'
 
-export interface SuiteContext {
-  /** Short smoke run: small counts, one measured round; its figures are not comparable. */
-  quick: boolean
-  /** Progress lines (stderr). */
-  progress: (line: string) => void
-  /** Waits (bounded) for a quiet machine before each measured round; none in quick runs. */
-  quiet?: QuietGate
-}
-
-export type Suite = (ctx: SuiteContext) => Promise<SuiteReport>
+export type { Suite, SuiteContext } from './lib/suite.js'
 
 // Loaded on demand: a suite loads its peers (piscina, comlink, ringbuf.js, benchmark)
 // only when it runs.

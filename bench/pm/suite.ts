@@ -26,7 +26,7 @@ import { availableParallelism, loadavg } from 'node:os'
 import type { BootOptions } from '../../src/index.js'
 import { finishFigure, type Figure, type SuiteReport } from '../lib/report.js'
 import { median } from '../lib/stats.js'
-import type { SuiteContext } from '../suites.js'
+import type { SuiteContext } from '../lib/suite.js'
 import { best, IN_FLIGHT, PISCINA, piscinaText, Recorder, withPools } from './common.js'
 import { eventLoopFigures } from './eld_figures.js'
 import {
