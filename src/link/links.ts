@@ -25,6 +25,7 @@ import {
   type ReplyHandler,
 } from './link.js'
 import { Pump } from './pump.js'
+import { deliver } from './receive_queue.js'
 import type { SpawndLink, SpawndHealth } from './spawnd_link.js'
 import { startSpawnd, workerErrorWhy, type LinkConfig } from './spawnd_start.js'
 import { withTimeout } from './timers.js'
@@ -219,7 +220,7 @@ export class SpawndLinks implements CoreLinks {
   /** A request for a core that is not up: answered asynchronously, like any reply, so callers never re-enter. */
   private refuse(s: SpawndLink, h: ReplyHandler): void {
     const code = s.health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED
-    queueMicrotask(() => h(code, 0, null))
+    queueMicrotask(() => deliver(h, code, 0, null))
   }
 
   answer(core: number, tag: number, callerId: number, err: number, text: string | null): void {
@@ -337,7 +338,7 @@ export class SpawndLinks implements CoreLinks {
         if (h.aux === ERR_PROTOCOL) s.protocolFailures++
         else if (h.aux === ERR_OK) s.protocolFailures = 0
         const handler = s.receiveQueue.take(h.tag)
-        if (handler !== null) handler(h.aux, h.value, text)
+        if (handler !== null) deliver(handler, h.aux, h.value, text)
       } else if (h.op === Op.CALL) {
         this.handlers.call(s.core, h.tag, h.domainId, h.value, text)
       } else if (h.op === Op.EXIT) {
@@ -371,7 +372,7 @@ export class SpawndLinks implements CoreLinks {
     s.failure = why
     s.sender.clear()
     const code = health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED
-    for (const h of s.receiveQueue.takeAll()) h(code, 0, null)
+    for (const h of s.receiveQueue.takeAll()) deliver(h, code, 0, null)
     this.handlers.coreDown(core, health, why)
     return true
   }
