@@ -87,6 +87,14 @@ export class DomainCores {
     return popcount(this.mask(role)) + (this.high?.[role].size ?? 0)
   }
 
+  /** The lowest core in the set, or -1 when it is empty. */
+  firstCore(role: CoreRole): number {
+    const mask = this.mask(role)
+    if (mask !== 0) return 31 - Math.clz32(mask & -mask)
+    if (this.high !== null) for (const c of this.high[role]) return c
+    return -1
+  }
+
   /** The set's cores, ascending: a snapshot, so changing the set while iterating is safe. */
   coreList(role: CoreRole): number[] {
     const mask = this.mask(role)

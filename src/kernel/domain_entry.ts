@@ -74,31 +74,13 @@ export interface DomainStatus {
   error: ErrorText | null
 }
 
-/** What a domain entry is made from: its spawn request. */
-export interface DomainSpec {
-  id: number
-  cap: DomainCap
-  /** The core of its first dispatcher. */
-  core: number
-  program: string
-  argv: readonly string[]
-  env: Readonly<Record<string, string>>
-  /** Parent domain id; 0 is the runtime itself (the root). */
-  parentId: number
-  /** Depth in the tree: 1 for a child of the root. */
-  depth: number
-  noreap: boolean
-  /** A table to start with (inherited or shared), or null for an empty one on demand. */
-  handles: HandleTable | null
-  maxHandles: number
-}
-
 /** Called when a domain reaches STOPPED, with what a wait() for it answers. */
 export type StopWaiter = (r: WaitResult) => void
 
-/** Who answers a spawn's reply for its pending entry (the process manager). */
-export interface SpawnAnswerer {
+/** The process manager, as an entry sees it: it answers the entry's spawn, and sets its limits. */
+export interface DomainOwner {
   spawnAnswered(e: DomainEntry, err: number, text: string | null): void
+  readonly limits: { readonly maxHandles: number }
 }
 
 /** The children of a domain that never had any (most): read-only, shared. */
@@ -110,6 +92,29 @@ const NO_CHILDREN: ReadonlySet<number> = new Set<number>()
  */
 const EPOCH = Date.now()
 
+// The entry's flags (one small-integer field instead of five booleans).
+const NOREAP = 1
+const REAPED = 2
+const REAP_WHEN_STOPPED = 4
+const READY = 8
+const ANSWER_CAP = 16
+
+/** What most domains never use, made on first use: one field in the entry instead of six. */
+class DomainExtras {
+  /** Its handle table (possibly shared with its parent). */
+  handleTable: HandleTable | null = null
+  /** Ids of children still in the table. */
+  childSet: Set<number> | null = null
+  /** This domain's pending ctx.wait() for any child, answered in order. */
+  childWaiters: ((child: DomainEntry) => void)[] | null = null
+  /** Stop waiters after the first, in order. */
+  moreStopWaiters: StopWaiter[] | null = null
+  /** Clients answered when the domain is CLEANED (shutdown waits on these). */
+  cleanWaiters: (() => void)[] | null = null
+  /** While its spawn is in flight: called as the child is linked (ctx.spawn). */
+  onLink: ((e: DomainEntry) => void) | null = null
+}
+
 export class DomainEntry extends DomainCores implements ReplyTarget {
   readonly id: number
   readonly cap: DomainCap
@@ -120,86 +125,138 @@ export class DomainEntry extends DomainCores implements ReplyTarget {
   readonly parentId: number
   /** Depth in the tree: 1 for a child of the root. */
   readonly depth: number
-  /** Detached child: never waited for, freed once cleaned. */
-  readonly noreap: boolean
-  /** Its table, made on first use (most short-lived domains never hold a handle). */
-  private handleTable: HandleTable | null
-  private readonly maxHandles: number
-  /** Ids of children still in the table; made with the first child. */
-  private childSet: Set<number> | null = null
-  /** Its parent (or the root) has collected its exit status. */
-  reaped = false
-  /** The root asked to reap it once it stops (rt.wait with reap, while it ran). */
-  reapWhenStopped = false
-  /** It called ctx.ready() (the init-ready handshake). */
-  ready = false
-  /** Its last ctx.heartbeat() (or its start), in ms from EPOCH. */
-  private beatAt = Date.now() - EPOCH
   state: DomainState = 'RUNNING'
   exitCode: number | null = null
   reason: ExitReason | null = null
   error: ErrorText | null = null
-  /**
-   * Clients of kill() and wait() answered when the domain is STOPPED, in order: the
-   * first in a field, the rest in a list made with the second (most have one or none).
-   */
-  private stopWaiter: StopWaiter | null = null
-  private moreStopWaiters: StopWaiter[] | null = null
-  /** Clients answered when the domain is CLEANED (shutdown waits on these). */
-  private cleanWaiters: (() => void)[] | null = null
-
-  /** This domain's pending ctx.wait() for any child, answered in order (made on first use). */
-  childWaiters: ((child: DomainEntry) => void)[] | null = null
-
-  /**
-   * While its spawn is in flight: who answers the reply, and the spawn's client.
-   * Cleared once answered. (The core is its first RUNNING one.)
-   */
-  spawner: SpawnAnswerer | null = null
-  spawnResolve: ((v: unknown) => void) | null = null
-  spawnReject: ((err: unknown) => void) | null = null
-  /** Called as the child is linked (ctx.spawn); null for the root's spawns. */
-  onLink: ((e: DomainEntry) => void) | null = null
-  /** The spawn's client wants the capability (the root), not the entry. */
-  answerCap = false
-  /** The core its spawn was sent to. */
-  readonly spawnCore: number
   /** Its index in the domain table's insertion-order list (the table's own field). */
   tableAt = -1
+  /** While its spawn is in flight: the spawn's client (cleared once answered). */
+  spawnResolve: ((v: unknown) => void) | null = null
+  spawnReject: ((err: unknown) => void) | null = null
+  private readonly owner: DomainOwner
+  private flags: number
+  /** Its last ctx.heartbeat() (or its start), in ms from EPOCH. */
+  private beatAt = Date.now() - EPOCH
+  /** The first client of kill() and wait() answered when it is STOPPED (the rest: extras). */
+  private stopWaiter: StopWaiter | null = null
+  private extras: DomainExtras | null = null
 
-  constructor(spec: DomainSpec) {
+  /**
+   * An entry for a spawn about to be sent to `core` (positional: an options
+   * object here would be one more allocation per spawn).
+   */
+  constructor(
+    owner: DomainOwner,
+    id: number,
+    cap: DomainCap,
+    core: number,
+    program: string,
+    argv: readonly string[],
+    env: Readonly<Record<string, string>>,
+    parentId: number,
+    depth: number,
+    noreap: boolean,
+    handles: HandleTable | null,
+  ) {
     super()
-    this.id = spec.id
-    this.cap = spec.cap
-    this.program = spec.program
-    this.argv = spec.argv
-    this.env = spec.env
-    this.parentId = spec.parentId
-    this.depth = spec.depth
-    this.noreap = spec.noreap
-    this.handleTable = spec.handles
-    this.maxHandles = spec.maxHandles
-    this.spawnCore = spec.core
-    this.addCore(RUNNING, spec.core)
-    this.addCore(RESOURCES, spec.core)
+    this.owner = owner
+    this.id = id
+    this.cap = cap
+    this.program = program
+    this.argv = argv
+    this.env = env
+    this.parentId = parentId
+    this.depth = depth
+    this.flags = noreap ? NOREAP : 0
+    if (handles !== null) this.more().handleTable = handles
+    this.addCore(RUNNING, core)
+    this.addCore(RESOURCES, core)
   }
 
-  /** The spawn's reply (ReplyTarget): handed to whoever sent it. */
+  /** The spawn's reply (ReplyTarget): handed to the process manager. */
   onReply(err: number, _value: number, text: string | null): void {
-    this.spawner?.spawnAnswered(this, err, text)
+    this.owner.spawnAnswered(this, err, text)
+  }
+
+  private more(): DomainExtras {
+    return (this.extras ??= new DomainExtras())
+  }
+
+  private flag(bit: number, on: boolean): void {
+    this.flags = on ? this.flags | bit : this.flags & ~bit
+  }
+
+  /** Detached child: never waited for, freed once cleaned. */
+  get noreap(): boolean {
+    return (this.flags & NOREAP) !== 0
+  }
+
+  /** Its parent (or the root) has collected its exit status. */
+  get reaped(): boolean {
+    return (this.flags & REAPED) !== 0
+  }
+
+  set reaped(on: boolean) {
+    this.flag(REAPED, on)
+  }
+
+  /** The root asked to reap it once it stops (rt.wait with reap, while it ran). */
+  get reapWhenStopped(): boolean {
+    return (this.flags & REAP_WHEN_STOPPED) !== 0
+  }
+
+  set reapWhenStopped(on: boolean) {
+    this.flag(REAP_WHEN_STOPPED, on)
+  }
+
+  /** It called ctx.ready() (the init-ready handshake). */
+  get ready(): boolean {
+    return (this.flags & READY) !== 0
+  }
+
+  set ready(on: boolean) {
+    this.flag(READY, on)
+  }
+
+  /** Its spawn's client wants the capability (the root), not the entry. */
+  get answerCap(): boolean {
+    return (this.flags & ANSWER_CAP) !== 0
+  }
+
+  set answerCap(on: boolean) {
+    this.flag(ANSWER_CAP, on)
+  }
+
+  /** While its spawn is in flight: called as the child is linked (ctx.spawn). */
+  get onLink(): ((e: DomainEntry) => void) | null {
+    return this.extras?.onLink ?? null
+  }
+
+  set onLink(f: ((e: DomainEntry) => void) | null) {
+    if (f !== null || this.extras !== null) this.more().onLink = f
+  }
+
+  /** This domain's pending ctx.wait() for any child, answered in order (made on first use). */
+  get childWaiters(): ((child: DomainEntry) => void)[] | null {
+    return this.extras?.childWaiters ?? null
+  }
+
+  set childWaiters(ws: ((child: DomainEntry) => void)[] | null) {
+    if (ws !== null || this.extras !== null) this.more().childWaiters = ws
   }
 
   /** Ids of its children still in the table (read-only: addChild, removeChild change it). */
   get children(): ReadonlySet<number> {
-    return this.childSet ?? NO_CHILDREN
+    return this.extras?.childSet ?? NO_CHILDREN
   }
 
   addChild(id: number): void {
-    ;(this.childSet ??= new Set()).add(id)
+    ;(this.more().childSet ??= new Set()).add(id)
   }
 
   removeChild(id: number): void {
-    this.childSet?.delete(id)
+    this.extras?.childSet?.delete(id)
   }
 
   /** It called ctx.heartbeat(). */
@@ -209,37 +266,36 @@ export class DomainEntry extends DomainCores implements ReplyTarget {
 
   /** Answer `w` when the domain reaches STOPPED. */
   whenStopped(w: StopWaiter): void {
-    if (this.stopWaiter === null && this.moreStopWaiters === null) this.stopWaiter = w
-    else (this.moreStopWaiters ??= []).push(w)
+    if (this.stopWaiter === null && this.extras?.moreStopWaiters == null) this.stopWaiter = w
+    else (this.more().moreStopWaiters ??= []).push(w)
   }
 
   /** Answer `w` when the domain reaches CLEANED. */
   whenCleaned(w: () => void): void {
-    if (this.cleanWaiters === null) this.cleanWaiters = [w]
-    else this.cleanWaiters.push(w)
+    ;(this.more().cleanWaiters ??= []).push(w)
   }
 
   /** It reached STOPPED: answer every stop waiter, in order, each with its own result. */
   answerStopped(): void {
     const first = this.stopWaiter
-    const more = this.moreStopWaiters
+    const more = this.extras?.moreStopWaiters ?? null
     this.stopWaiter = null
-    this.moreStopWaiters = null
+    if (more !== null) this.extras!.moreStopWaiters = null
     if (first !== null) first(this.waitResult())
     if (more !== null) for (let i = 0; i < more.length; i++) more[i](this.waitResult())
   }
 
   /** It reached CLEANED: answer every clean waiter, in order. */
   answerCleaned(): void {
-    const ws = this.cleanWaiters
+    const ws = this.extras?.cleanWaiters ?? null
     if (ws === null) return
-    this.cleanWaiters = null
+    this.extras!.cleanWaiters = null
     for (let i = 0; i < ws.length; i++) ws[i]()
   }
 
   /** The capabilities this domain holds (possibly shared with its parent). */
   get handles(): HandleTable {
-    return (this.handleTable ??= new HandleTable(this.maxHandles))
+    return (this.more().handleTable ??= new HandleTable(this.owner.limits.maxHandles))
   }
 
   /** Running or stopping: not yet STOPPED. */

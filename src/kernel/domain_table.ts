@@ -15,7 +15,7 @@
 import type { DomainEntry } from './domain_entry.js'
 
 export type {
-  DomainSpec,
+  DomainOwner,
   DomainState,
   DomainStatus,
   ExitReason,

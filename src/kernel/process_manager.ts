@@ -24,7 +24,7 @@ import { KILLED_EXIT_CODE, Op } from '../protocol/opcodes.js'
 import { asCap, looksLikeCap, mintCap, type DomainCap } from './cap.js'
 import { RESOURCES, RUNNING, SPANNING } from './core_set.js'
 import { DomainLifecycle } from './domain_lifecycle.js'
-import type { SpawnAnswerer } from './domain_entry.js'
+import type { DomainOwner } from './domain_entry.js'
 import { DomainEntry, DomainTable, type DomainStatus, type WaitResult } from './domain_table.js'
 import type { KernelEvent, EventSink } from './events.js'
 import type { HandleTable } from './handles.js'
@@ -50,7 +50,7 @@ const RESOLVED = Promise.resolve()
 
 type Settle = (v: unknown) => void
 
-export class ProcessManager implements SpawnAnswerer {
+export class ProcessManager implements DomainOwner {
   private readonly table = new DomainTable()
   /** Entries the root asked to reap, reaped in one microtask (see wait). */
   private toReap: DomainEntry[] = []
@@ -199,21 +199,20 @@ export class ProcessManager implements SpawnAnswerer {
     this.links.check(core)
     this.tree.checkSpawn(parent)
     const id = this.table.allocateId()
-    const e = new DomainEntry({
+    const e = new DomainEntry(
+      this,
       id,
-      cap: mintCap(id),
+      mintCap(id),
       core,
-      program: url,
+      url,
       argv,
       env,
-      parentId: parent === null ? 0 : parent.id,
-      depth: parent === null ? 1 : parent.depth + 1,
-      noreap: opts.noreap === true,
-      handles: opts.handles ?? null,
-      maxHandles: this.limits.maxHandles,
-    })
+      parent === null ? 0 : parent.id,
+      parent === null ? 1 : parent.depth + 1,
+      opts.noreap === true,
+      opts.handles ?? null,
+    )
     const p = this.promise<DomainEntry | DomainCap>()
-    e.spawner = this
     e.spawnResolve = this.resolveNext
     e.spawnReject = this.rejectNext
     e.onLink = opts.onLink ?? null
@@ -225,18 +224,18 @@ export class ProcessManager implements SpawnAnswerer {
     return p
   }
 
-  /** The spawnd answered the SPAWN of pending entry `e` (SpawnAnswerer). */
+  /** The spawnd answered the SPAWN of pending entry `e` (DomainOwner). */
   spawnAnswered(e: DomainEntry, err: number, text: string | null): void {
     const resolve = e.spawnResolve!
     const reject = e.spawnReject!
     const onLink = e.onLink
-    e.spawner = null
     e.spawnResolve = null
     e.spawnReject = null
     e.onLink = null
     this.pendingSpawns--
     this.tree.spawnAnswered(e.parentId)
-    const core = e.spawnCore
+    // Not yet in the table: it runs on the one core its spawn went to, or none.
+    const core = e.firstCore(RUNNING)
     if (err !== ERR_OK)
       return reject(this.links.replyError(err, text, `spawn ${e.program} on core ${core}`, core))
     this.table.add(e)
