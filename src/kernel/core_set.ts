@@ -44,11 +44,21 @@ export const SPANNING = 1
 export const RESOURCES = 2
 export type CoreRole = typeof RUNNING | typeof SPANNING | typeof RESOURCES
 
+type HighCores = [CoreSet, CoreSet, CoreSet]
+
+/**
+ * Cores from MASK_BITS up, by entry: only on a machine with that many cores (and
+ * only looked up once one was ever used), so the entry spends no field on them.
+ */
+const HIGH = new WeakMap<DomainCores, HighCores>()
+let anyHigh = false
+
 /**
  * A domain's three sets of cores, kept in the domain entry itself (its base
  * class): three bitmask fields for cores 0..30, and CoreSets for higher cores
- * only on a machine that has them. Three CoreSet objects per entry were 120 bytes
- * of garbage per short-lived domain; three small-integer fields are none.
+ * (beside it, in HIGH) only on a machine that has them. Three CoreSet objects per
+ * entry were 120 bytes of garbage per short-lived domain; three small-integer
+ * fields are none.
  *
  *   RUNNING    cores running a dispatcher, including ones whose span is not answered
  *   SPANNING   cores whose span is sent but not answered (no kill goes there until it is)
@@ -58,8 +68,6 @@ export class DomainCores {
   private runningMask = 0
   private spanningMask = 0
   private resourcesMask = 0
-  /** The three sets' cores from MASK_BITS up, made on the first such core. */
-  private high: [CoreSet, CoreSet, CoreSet] | null = null
 
   addCore(role: CoreRole, core: number): void {
     if (core >= MASK_BITS) return this.highSet(role).add(core)
@@ -112,8 +120,16 @@ export class DomainCores {
         : this.resourcesMask
   }
 
+  /** The three sets' cores from MASK_BITS up, or null when it never had one. */
+  private get high(): HighCores | null {
+    return anyHigh ? (HIGH.get(this) ?? null) : null
+  }
+
   private highSet(role: CoreRole): CoreSet {
-    return (this.high ??= [new CoreSet(), new CoreSet(), new CoreSet()])[role]
+    anyHigh = true
+    let h = HIGH.get(this)
+    if (h === undefined) HIGH.set(this, (h = [new CoreSet(), new CoreSet(), new CoreSet()]))
+    return h[role]
   }
 }
 

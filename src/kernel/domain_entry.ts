@@ -87,10 +87,16 @@ export interface DomainOwner {
 const NO_CHILDREN: ReadonlySet<number> = new Set<number>()
 
 /**
- * lastBeat is kept in ms from this module's load: a small integer (stored in the
- * entry as is) for weeks, where Date.now() is a heap number per entry.
+ * lastBeat is kept in ms from this module's load: a small integer, stored in the
+ * entry as is, for the first 24 days (then a heap number, still exact), where a
+ * Date.now() kept as it is would be a heap number per entry.
  */
 const EPOCH = Date.now()
+
+function msFromEpoch(): number {
+  const t = Date.now() - EPOCH
+  return t < 0x80000000 ? t | 0 : t
+}
 
 // The entry's flags (one small-integer field instead of five booleans).
 const NOREAP = 1
@@ -113,19 +119,44 @@ class DomainExtras {
   cleanWaiters: (() => void)[] | null = null
   /** While its spawn is in flight: called as the child is linked (ctx.spawn). */
   onLink: ((e: DomainEntry) => void) | null = null
+  /** Its argv and env, when it has some (most have neither). */
+  argv: readonly string[] = NO_ARGV
+  env: Readonly<Record<string, string>> = NO_ENV
+}
+
+const NO_ARGV: readonly string[] = Object.freeze([])
+const NO_ENV: Readonly<Record<string, string>> = Object.freeze({})
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true
+  return false
+}
+
+/** The states, by their index in the flags (STATE_SHIFT up). */
+const STATES: readonly DomainState[] = ['RUNNING', 'STOP_PEND', 'STOPPED', 'CLEANED']
+const STATE_SHIFT = 5
+
+function stateIndex(s: DomainState): number {
+  switch (s) {
+    case 'RUNNING':
+      return 0
+    case 'STOP_PEND':
+      return 1
+    case 'STOPPED':
+      return 2
+    default:
+      return 3
+  }
 }
 
 export class DomainEntry extends DomainCores implements ReplyTarget {
   readonly id: number
   readonly cap: DomainCap
   readonly program: string
-  readonly argv: readonly string[]
-  readonly env: Readonly<Record<string, string>>
   /** Parent domain id; 0 is the runtime itself (the root). */
   readonly parentId: number
   /** Depth in the tree: 1 for a child of the root. */
   readonly depth: number
-  state: DomainState = 'RUNNING'
   exitCode: number | null = null
   reason: ExitReason | null = null
   error: ErrorText | null = null
@@ -137,7 +168,7 @@ export class DomainEntry extends DomainCores implements ReplyTarget {
   private readonly owner: DomainOwner
   private flags: number
   /** Its last ctx.heartbeat() (or its start), in ms from EPOCH. */
-  private beatAt = Date.now() - EPOCH
+  private beatAt = msFromEpoch()
   /** The first client of kill() and wait() answered when it is STOPPED (the rest: extras). */
   private stopWaiter: StopWaiter | null = null
   private extras: DomainExtras | null = null
@@ -164,8 +195,11 @@ export class DomainEntry extends DomainCores implements ReplyTarget {
     this.id = id
     this.cap = cap
     this.program = program
-    this.argv = argv
-    this.env = env
+    if (argv.length > 0 || hasKeys(env)) {
+      const x = this.more()
+      x.argv = argv
+      x.env = env
+    }
     this.parentId = parentId
     this.depth = depth
     this.flags = noreap ? NOREAP : 0
@@ -185,6 +219,25 @@ export class DomainEntry extends DomainCores implements ReplyTarget {
 
   private flag(bit: number, on: boolean): void {
     this.flags = on ? this.flags | bit : this.flags & ~bit
+  }
+
+  /** RUNNING, STOP_PEND, STOPPED or CLEANED (kept in the flags). */
+  get state(): DomainState {
+    return STATES[this.flags >>> STATE_SHIFT]
+  }
+
+  set state(s: DomainState) {
+    this.flags = (this.flags & ((1 << STATE_SHIFT) - 1)) | (stateIndex(s) << STATE_SHIFT)
+  }
+
+  /** Its arguments (empty for most domains). */
+  get argv(): readonly string[] {
+    return this.extras?.argv ?? NO_ARGV
+  }
+
+  /** Its environment (empty for most domains). */
+  get env(): Readonly<Record<string, string>> {
+    return this.extras?.env ?? NO_ENV
   }
 
   /** Detached child: never waited for, freed once cleaned. */
@@ -261,7 +314,7 @@ export class DomainEntry extends DomainCores implements ReplyTarget {
 
   /** It called ctx.heartbeat(). */
   beat(): void {
-    this.beatAt = Date.now() - EPOCH
+    this.beatAt = msFromEpoch()
   }
 
   /** Answer `w` when the domain reaches STOPPED. */
@@ -329,7 +382,7 @@ export class DomainEntry extends DomainCores implements ReplyTarget {
       numSpawndsRunning: this.coreCount(RUNNING),
       numSpawndsResources: this.coreCount(RESOURCES),
       ready: this.ready,
-      lastBeatAgoMs: Date.now() - EPOCH - this.beatAt,
+      lastBeatAgoMs: msFromEpoch() - this.beatAt,
       exitCode: this.exitCode,
       reason: this.reason,
       error: this.error,

@@ -52,8 +52,9 @@ type Settle = (v: unknown) => void
 
 export class ProcessManager implements DomainOwner {
   private readonly table = new DomainTable()
-  /** Entries the root asked to reap, reaped in one microtask (see wait). */
-  private toReap: DomainEntry[] = []
+  /** Entries the root asked to reap, reaped in one microtask (see wait): the first toReapLen. */
+  private readonly toReap: (DomainEntry | null)[] = []
+  private toReapLen = 0
   /** The resolvers of the promise being made (filled by `capture`, read at once). */
   private resolveNext: Settle | null = null
   private rejectNext: Settle | null = null
@@ -329,13 +330,20 @@ export class ProcessManager implements DomainOwner {
 
   private reapSoon(e: DomainEntry): void {
     // (Not queueMicrotask: Node wraps each of those in an async resource.)
-    if (this.toReap.push(e) === 1) void RESOLVED.then(this.reapNow)
+    this.toReap[this.toReapLen++] = e
+    if (this.toReapLen === 1) void RESOLVED.then(this.reapNow)
   }
 
+  /** (The list is reused, not replaced: an array per batch was garbage per domain at 1 in flight.) */
   private readonly reapNow = (): void => {
     const list = this.toReap
-    this.toReap = []
-    for (const e of list) this.tree.reapByRoot(e)
+    // Reaping never asks for another reap; a wait made meanwhile lands past i and is reaped too.
+    for (let i = 0; i < this.toReapLen; i++) {
+      const e = list[i]!
+      list[i] = null
+      this.tree.reapByRoot(e)
+    }
+    this.toReapLen = 0
   }
 
   /**
