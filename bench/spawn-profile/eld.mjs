@@ -36,7 +36,11 @@ for (const cores of cpus > 1 ? [cpus, 1] : [1]) {
     rs.push(await eventLoopDelay(2000, 500, spawnLoad(rt, 256)))
     obs.disconnect()
     await rt.shutdown()
-    gcs.push({ n: pauses.length, max: Math.max(0, ...pauses), sum: pauses.reduce((a, b) => a + b, 0) })
+    gcs.push({
+      n: pauses.length,
+      max: Math.max(0, ...pauses),
+      sum: pauses.reduce((a, b) => a + b, 0),
+    })
   }
   const m = (k) => median(rs.map((x) => x[k]))
   lines.push(
