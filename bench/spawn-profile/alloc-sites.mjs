@@ -3,7 +3,9 @@
  * (including objects already collected) over spawn + wait(reap) of the trivial
  * domain, top allocation sites by bytes per domain.
  *
- *   npm run build && node bench/spawn-profile/alloc-sites.mjs [--window 256] [--top 40]
+ *   npm run build && node bench/spawn-profile/alloc-sites.mjs [--window 256] [--total 20000] [--top 40] [--depth 3]
+ *
+ * The caller is run.mjs's lean loop, so the sites add up to what its garbage figure measures.
  */
 import { Session } from 'node:inspector/promises'
 import { boot } from 'multikernel'
@@ -17,22 +19,25 @@ const window = arg('--window', 256)
 const total = arg('--total', 20_000)
 const top = arg('--top', 40)
 
-async function run(rt, n) {
-  await new Promise((resolve, reject) => {
+/** The lean caller of run.mjs's garbage figure: two .then() promises per domain, no closures. */
+function run(rt, n) {
+  return new Promise((resolve, reject) => {
     let started = 0
     let done = 0
+    const waited = () => {
+      if (++done === n) resolve()
+      else if (started < n) next()
+    }
+    const spawned = (d) => rt.wait(d, REAP).then(waited, reject)
     const next = () => {
       started++
-      rt.spawn(TRIVIAL)
-        .then((d) => rt.wait(d, { reap: true }))
-        .then(() => {
-          if (++done === n) resolve()
-          else if (started < n) next()
-        }, reject)
+      rt.spawn(TRIVIAL).then(spawned, reject)
     }
     for (let i = 0; i < Math.min(window, n); i++) next()
   })
 }
+const REAP = { reap: true }
+const depth = arg('--depth', 3)
 
 const rt = await boot()
 await run(rt, 2000)
@@ -52,7 +57,7 @@ let all = 0
 const walk = (node, stack) => {
   const f = node.callFrame
   const here = `${f.functionName || '(anon)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}:${f.columnNumber + 1}`
-  const st = [here, ...stack].slice(0, 3)
+  const st = [here, ...stack].slice(0, depth)
   if (node.selfSize > 0) {
     const k = st.join(' < ')
     sites.set(k, (sites.get(k) ?? 0) + node.selfSize)

@@ -19,6 +19,7 @@ import type {
 } from '../protocol/messages.js'
 import { Call } from '../protocol/opcodes.js'
 import { spawnArgs } from './args.js'
+import { RUNNING } from './core_set.js'
 import type { DomainEntry } from './domain_table.js'
 import { HandleTable } from './handles.js'
 import type { ProcessManager } from './process_manager.js'
@@ -134,7 +135,7 @@ export class Calls {
     let p: Promise<unknown>
     try {
       const caller = this.pm.entry(callerId)
-      if (caller === undefined || !caller.running.has(core) || caller.state !== 'RUNNING') {
+      if (caller === undefined || !caller.hasCore(RUNNING, core) || caller.state !== 'RUNNING') {
         throw new KernelError(
           'DOMAIN_NOT_RUNNING',
           `caller ${callerId} does not run on core ${core}`,
@@ -192,7 +193,7 @@ export class Calls {
           domainId: t.id,
           program: t.program,
           state: t.state,
-          cores: [...t.running].sort((x, y) => x - y),
+          cores: t.coreList(RUNNING),
           exitCode: t.exitCode,
           reason: t.reason,
           parent: t.parentId === 0 ? null : t.parentId,
@@ -209,7 +210,7 @@ export class Calls {
         pm.markReady(caller)
         return null
       case Call.HEARTBEAT:
-        caller.lastBeat = Date.now()
+        caller.beat()
         return null
       case Call.HANDLES:
         return caller.handles.list() satisfies HandleInfo[]

@@ -9,17 +9,24 @@
 /** Longest delay a Node timer keeps: a longer one fires after 1 ms. */
 export const MAX_TIMER_MS = 2 ** 31 - 1
 
-/** `opts` as an object of known keys; undefined is an empty one. */
+/** The options of a call that passed none: shared, read-only. */
+const NO_OPTIONS = Object.freeze({})
+const hasOwn = Object.prototype.hasOwnProperty
+
+/**
+ * `opts` as an object of known keys; undefined is an empty one. (Per call on the
+ * spawn path: for-in walks the keys without the array Object.keys would make.)
+ */
 export function optionsObject<T extends object>(
   what: string,
   opts: T | undefined,
   known: readonly string[],
 ): Partial<T> {
-  if (opts === undefined) return {}
+  if (opts === undefined) return NO_OPTIONS
   if (typeof opts !== 'object' || opts === null || Array.isArray(opts))
     throw new TypeError(`${what} must be an object, got ${describe(opts)}`)
-  for (const k of Object.keys(opts)) {
-    if (!known.includes(k))
+  for (const k in opts) {
+    if (hasOwn.call(opts, k) && !known.includes(k))
       throw new TypeError(`${what}: unknown option '${k}' (known: ${known.join(', ')})`)
   }
   return opts

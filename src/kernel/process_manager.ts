@@ -8,9 +8,8 @@
  *   span:   request SPAN; the core counts as running from the request on, so the
  *           domain cannot reach STOPPED before the span is answered; on success
  *           the core is recorded once (the original answered twice and forgot it).
- *   kill / exit: exit status set, STOP_PEND, KILL to every running core; at the
- *           last answer STOPPED, killers and waiters answered, CLEANUP to every core
- *           holding resources; at the last cleanup answer CLEANED, entry kept.
+ *   kill / exit: the stop sequence (domain_lifecycle.ts): STOP_PEND, KILL to every
+ *           running core, STOPPED, CLEANUP to every core holding resources, CLEANED.
  *   wait:   at once when STOPPED or CLEANED (also after cleanup: the original hung),
  *           at once with 'running' under nohang, else when STOPPED.
  *
@@ -19,18 +18,13 @@
  */
 import { KernelError } from '../errors.js'
 import type { CoreLinks } from '../link/link.js'
-import { coreFaultText } from '../protocol/core_fault.js'
 import { ERR_OK } from '../protocol/errcodes.js'
-import { parseErrorText } from '../protocol/error_text.js'
 import type { ChildExit } from '../protocol/messages.js'
-import {
-  CORE_FAILED_EXIT_CODE,
-  EXIT_RELEASED,
-  ExitHow,
-  KILLED_EXIT_CODE,
-  Op,
-} from '../protocol/opcodes.js'
+import { KILLED_EXIT_CODE, Op } from '../protocol/opcodes.js'
 import { asCap, looksLikeCap, mintCap, type DomainCap } from './cap.js'
+import { RESOURCES, RUNNING, SPANNING } from './core_set.js'
+import { DomainLifecycle } from './domain_lifecycle.js'
+import type { DomainOwner } from './domain_entry.js'
 import { DomainEntry, DomainTable, type DomainStatus, type WaitResult } from './domain_table.js'
 import type { KernelEvent, EventSink } from './events.js'
 import type { HandleTable } from './handles.js'
@@ -56,10 +50,11 @@ const RESOLVED = Promise.resolve()
 
 type Settle = (v: unknown) => void
 
-export class ProcessManager {
+export class ProcessManager implements DomainOwner {
   private readonly table = new DomainTable()
-  /** Entries the root asked to reap, reaped in one microtask (see wait). */
-  private toReap: DomainEntry[] = []
+  /** Entries the root asked to reap, reaped in one microtask (see wait): the first toReapLen. */
+  private readonly toReap: (DomainEntry | null)[] = []
+  private toReapLen = 0
   /** The resolvers of the promise being made (filled by `capture`, read at once). */
   private resolveNext: Settle | null = null
   private rejectNext: Settle | null = null
@@ -69,6 +64,7 @@ export class ProcessManager {
     this.rejectNext = reject
   }
   private readonly tree: ProcessTree
+  private readonly life: DomainLifecycle
   /** Spawn and span requests not yet answered (shutdown waits for them). */
   pendingSpawns = 0
   readonly limits: KernelLimits
@@ -79,6 +75,7 @@ export class ProcessManager {
     limits: KernelLimits,
   ) {
     this.tree = new ProcessTree(this.table, limits)
+    this.life = new DomainLifecycle(this.table, this.tree, links, events)
     this.limits = limits
   }
 
@@ -187,6 +184,10 @@ export class ProcessManager {
     return this.spawnAs(core, url, argv, env, null, NO_OPTS, true) as Promise<DomainCap>
   }
 
+  /**
+   * The entry is made now, as the spawn's pending record (the receive queue answers
+   * it: spawnAnswered), and enters the table only if the spawnd confirms.
+   */
   private spawnAs(
     core: number,
     url: string,
@@ -194,53 +195,66 @@ export class ProcessManager {
     env: Readonly<Record<string, string>>,
     parent: DomainEntry | null,
     opts: SpawnOpts,
-    asCap: boolean,
+    answerCap: boolean,
   ): Promise<DomainEntry | DomainCap> {
     this.links.check(core)
     this.tree.checkSpawn(parent)
     const id = this.table.allocateId()
+    const e = new DomainEntry(
+      this,
+      id,
+      mintCap(id),
+      core,
+      url,
+      argv,
+      env,
+      parent === null ? 0 : parent.id,
+      parent === null ? 1 : parent.depth + 1,
+      opts.noreap === true,
+      opts.handles ?? null,
+    )
     const p = this.promise<DomainEntry | DomainCap>()
-    const resolve = this.resolveNext!
-    const reject = this.rejectNext!
-    this.links.requestSpawn(core, Op.SPAWN, id, url, argv, env, (err, _v, t) => {
-      this.pendingSpawns--
-      this.tree.spawnAnswered(parent)
-      if (err !== ERR_OK)
-        return reject(this.links.replyError(err, t, `spawn ${url} on core ${core}`, core))
-      const e = new DomainEntry({
-        id,
-        cap: mintCap(id),
-        core,
-        program: url,
-        argv,
-        env,
-        parentId: parent === null ? 0 : parent.id,
-        depth: parent === null ? 1 : parent.depth + 1,
-        noreap: opts.noreap === true,
-        handles: opts.handles ?? null,
-        maxHandles: this.limits.maxHandles,
-      })
-      this.table.add(e)
-      this.tree.link(e)
-      opts.onLink?.(e)
-      // Built only when someone listens: every spawn would otherwise make three events.
-      if (this.events.wants('spawned')) {
-        this.events.publish({
-          type: 'spawned',
-          domainId: id,
-          core,
-          program: url,
-          parent: parent === null ? null : parent.id,
-        })
-      }
-      // Its parent is being killed with its subtree (filicide): so is it, at once.
-      if (parent !== null && this.tree.isDoomed(parent)) void this.kill(e)
-      resolve(asCap ? e.cap : e)
-    })
+    e.spawnResolve = this.resolveNext
+    e.spawnReject = this.rejectNext
+    e.onLink = opts.onLink ?? null
+    e.answerCap = answerCap
+    this.links.requestSpawn(core, Op.SPAWN, id, url, argv, env, e)
     // Counted only once sent: a refused request (FRAME_TOO_LARGE) has no answer to wait for.
     this.pendingSpawns++
-    this.tree.spawnSent(parent)
+    this.tree.spawnSent(e.parentId)
     return p
+  }
+
+  /** The spawnd answered the SPAWN of pending entry `e` (DomainOwner). */
+  spawnAnswered(e: DomainEntry, err: number, text: string | null): void {
+    const resolve = e.spawnResolve!
+    const reject = e.spawnReject!
+    const onLink = e.onLink
+    e.spawnResolve = null
+    e.spawnReject = null
+    e.onLink = null
+    this.pendingSpawns--
+    this.tree.spawnAnswered(e.parentId)
+    // Not yet in the table: it runs on the one core its spawn went to, or none.
+    const core = e.firstCore(RUNNING)
+    if (err !== ERR_OK)
+      return reject(this.links.replyError(err, text, `spawn ${e.program} on core ${core}`, core))
+    this.table.add(e)
+    this.tree.link(e)
+    onLink?.(e)
+    // Built only when someone listens: every spawn would otherwise make three events.
+    if (this.events.wants('spawned')) {
+      this.events.publish({
+        type: 'spawned',
+        domainId: e.id,
+        core,
+        program: e.program,
+        parent: e.parentId === 0 ? null : e.parentId,
+      })
+    }
+    // Its parent is being killed with its subtree (filicide): so is it, at once.
+    if (e.parentId !== 0 && this.tree.isDoomed(e.parentId)) void this.kill(e)
+    resolve(e.answerCap ? e.cap : e)
   }
 
   span(e: DomainEntry, core: number): Promise<void> {
@@ -248,28 +262,28 @@ export class ProcessManager {
     if (e.state !== 'RUNNING') {
       return Promise.reject(new KernelError('DOMAIN_NOT_RUNNING', `domain ${e.id} is ${e.state}`))
     }
-    if (e.running.has(core) || e.resources.has(core)) {
+    if (e.hasCore(RUNNING, core) || e.hasCore(RESOURCES, core)) {
       return Promise.reject(
         new KernelError('ALREADY_SPANNED', `domain ${e.id} already runs on core ${core}`),
       )
     }
-    e.running.add(core)
-    e.spanning.add(core)
+    e.addCore(RUNNING, core)
+    e.addCore(SPANNING, core)
     this.pendingSpawns++
     return new Promise((resolve, reject) => {
       this.links.requestSpawn(core, Op.SPAN, e.id, e.program, e.argv, e.env, (err, _v, t) => {
         this.pendingSpawns--
-        e.spanning.delete(core)
+        e.deleteCore(SPANNING, core)
         if (err !== ERR_OK) {
-          e.running.delete(core)
+          e.deleteCore(RUNNING, core)
           reject(this.links.replyError(err, t, `span domain ${e.id} to core ${core}`, core))
-          this.checkStopped(e)
+          this.life.checkStopped(e)
           return
         }
-        e.resources.add(core)
+        e.addCore(RESOURCES, core)
         if (e.state === 'RUNNING') return resolve()
         // The domain began stopping while this span was in flight: stop it here too.
-        this.stopOn(e, core)
+        this.life.stopOn(e, core)
         reject(
           new KernelError(
             'DOMAIN_NOT_RUNNING',
@@ -292,7 +306,7 @@ export class ProcessManager {
       if (e.state === 'RUNNING') {
         e.exitCode = KILLED_EXIT_CODE
         e.reason = 'killed'
-        this.beginStop(e)
+        this.life.beginStop(e)
       }
     })
   }
@@ -316,13 +330,20 @@ export class ProcessManager {
 
   private reapSoon(e: DomainEntry): void {
     // (Not queueMicrotask: Node wraps each of those in an async resource.)
-    if (this.toReap.push(e) === 1) void RESOLVED.then(this.reapNow)
+    this.toReap[this.toReapLen++] = e
+    if (this.toReapLen === 1) void RESOLVED.then(this.reapNow)
   }
 
+  /** (The list is reused, not replaced: an array per batch was garbage per domain at 1 in flight.) */
   private readonly reapNow = (): void => {
     const list = this.toReap
-    this.toReap = []
-    for (const e of list) this.tree.reapByRoot(e)
+    // Reaping never asks for another reap; a wait made meanwhile lands past i and is reaped too.
+    for (let i = 0; i < this.toReapLen; i++) {
+      const e = list[i]!
+      list[i] = null
+      this.tree.reapByRoot(e)
+    }
+    this.toReapLen = 0
   }
 
   /**
@@ -332,7 +353,7 @@ export class ProcessManager {
    */
   term(e: DomainEntry): Promise<void> {
     if (e.state !== 'RUNNING') return Promise.resolve()
-    const cores = [...e.running].filter((c) => !e.spanning.has(c))
+    const cores = e.coreList(RUNNING).filter((c) => !e.hasCore(SPANNING, c))
     return Promise.all(
       cores.map(
         (core) =>
@@ -349,106 +370,16 @@ export class ProcessManager {
     return new Promise((resolve) => e.whenCleaned(resolve))
   }
 
-  // ------------------------------------------------------------ transitions
-
-  /** STOP_PEND, and a KILL to every core it runs on (a pending span is killed when answered). */
-  private beginStop(e: DomainEntry): void {
-    e.state = 'STOP_PEND'
-    // (Guarded: iterating a CoreSet makes an iterator; a domain that exited runs nowhere.)
-    if (e.running.size > 0)
-      for (const core of e.running) if (!e.spanning.has(core)) this.stopOn(e, core)
-    this.checkStopped(e)
-  }
-
-  private stopOn(e: DomainEntry, core: number): void {
-    this.links.request(core, Op.KILL, e.id, 0, null, () => {
-      // OK, already stopped, or the core failed: the dispatcher runs no more.
-      e.running.delete(core)
-      this.checkStopped(e)
-    })
-  }
-
-  private checkStopped(e: DomainEntry): void {
-    if (e.state !== 'STOP_PEND' || e.running.size > 0) return
-    e.state = 'STOPPED'
-    e.answerStopped()
-    this.publishStopped(e)
-    this.tree.onStopped(e)
-    if (e.resources.size === 0) {
-      this.markCleaned(e)
-    } else {
-      for (const core of [...e.resources]) {
-        this.links.request(core, Op.CLEANUP, e.id, 0, null, () => {
-          e.resources.delete(core)
-          if (e.resources.size === 0 && e.state === 'STOPPED') this.markCleaned(e)
-        })
-      }
-    }
-    // Before any waiter's continuation runs (they are microtasks): it finds it reaped.
-    if (e.reapWhenStopped) this.tree.reapByRoot(e)
-  }
-
-  private publishStopped(e: DomainEntry): void {
-    if (!this.events.wants(e.reason === 'killed' ? 'killed' : 'exited')) return
-    const exitCode = e.exitCode ?? 0
-    if (e.reason === 'killed') {
-      this.events.publish({ type: 'killed', domainId: e.id, exitCode })
-      return
-    }
-    const reason = e.reason ?? 'exited'
-    if (e.error !== null) {
-      this.events.publish({ type: 'exited', domainId: e.id, exitCode, reason, error: e.error })
-    } else {
-      this.events.publish({ type: 'exited', domainId: e.id, exitCode, reason })
-    }
-  }
-
-  private markCleaned(e: DomainEntry): void {
-    e.state = 'CLEANED'
-    e.answerCleaned()
-    if (this.events.wants('cleaned')) this.events.publish({ type: 'cleaned', domainId: e.id })
-    this.tree.onCleaned(e)
-  }
+  // ------------------------------------------------------------ transitions (domain_lifecycle.ts)
 
   /** EXIT: a dispatcher's main ended on `core`: the whole domain exits (Barrelfish exit). */
   onExit(core: number, domainId: number, how: number, code: number, text: string | null): void {
-    const e = this.table.get(domainId)
-    if (e === undefined) return
-    e.running.delete(core)
-    // The spawnd freed that dispatcher itself: nothing to clean up there.
-    if ((how & EXIT_RELEASED) !== 0) e.resources.delete(core)
-    if (e.state === 'RUNNING') {
-      e.exitCode = code
-      e.reason = (how & ~EXIT_RELEASED) === ExitHow.THREW ? 'error' : 'exited'
-      e.error = parseErrorText(text)
-      this.beginStop(e)
-    } else {
-      this.checkStopped(e)
-    }
+    this.life.onExit(core, domainId, how, code, text)
   }
 
-  /**
-   * A core went down (its worker died or hung, or shutdown), every request queued
-   * for it already answered: stop every domain that had a dispatcher there.
-   */
+  /** A core went down: stop every domain that had a dispatcher there. */
   onCoreDown(core: number, health: 'failed' | 'down', why: string): void {
-    if (health === 'failed') this.events.publish({ type: 'core-failed', core, why })
-    for (const e of this.table.values()) {
-      if (!e.running.has(core) && !e.resources.has(core)) continue
-      e.running.delete(core)
-      e.spanning.delete(core)
-      e.resources.delete(core)
-      if (e.state === 'RUNNING') {
-        e.exitCode = CORE_FAILED_EXIT_CODE
-        e.reason = 'core-failed'
-        e.error = coreFaultText(why)
-        this.beginStop(e)
-      } else if (e.state === 'STOP_PEND') {
-        this.checkStopped(e)
-      } else if (e.state === 'STOPPED' && e.resources.size === 0) {
-        this.markCleaned(e)
-      }
-    }
+    this.life.onCoreDown(core, health, why)
   }
 
   /** Shutdown: kill what runs; resolves once every entry is CLEANED. */

@@ -80,19 +80,22 @@ export class ProcessTree {
     }
   }
 
-  /** A spawn asked by `parent` was sent (it is answered exactly once: spawnAnswered). */
-  spawnSent(parent: DomainEntry | null): void {
-    if (parent !== null) this.spawning.set(parent.id, this.spawnsInFlight(parent) + 1)
+  /**
+   * A spawn asked by domain `parentId` (0: the root, not counted) was sent; it is
+   * answered exactly once: spawnAnswered. By id: the parent may be freed meanwhile.
+   */
+  spawnSent(parentId: number): void {
+    if (parentId !== 0) this.spawning.set(parentId, (this.spawning.get(parentId) ?? 0) + 1)
   }
 
   /** Called first thing in the spawn's answer, before the child (if any) is linked. */
-  spawnAnswered(parent: DomainEntry | null): void {
-    if (parent === null) return
-    const n = this.spawnsInFlight(parent) - 1
-    if (n > 0) return void this.spawning.set(parent.id, n)
-    this.spawning.delete(parent.id)
-    const waiters = this.spawnWaiters.get(parent.id)
-    this.spawnWaiters.delete(parent.id)
+  spawnAnswered(parentId: number): void {
+    if (parentId === 0) return
+    const n = (this.spawning.get(parentId) ?? 0) - 1
+    if (n > 0) return void this.spawning.set(parentId, n)
+    this.spawning.delete(parentId)
+    const waiters = this.spawnWaiters.get(parentId)
+    this.spawnWaiters.delete(parentId)
     for (const w of waiters ?? []) w()
   }
 
@@ -115,8 +118,9 @@ export class ProcessTree {
     this.doomed.add(e.id)
   }
 
-  isDoomed(e: DomainEntry): boolean {
-    return this.doomed.has(e.id)
+  /** Domain `id` is being killed with its subtree. */
+  isDoomed(id: number): boolean {
+    return this.doomed.has(id)
   }
 
   /** Record a confirmed child under its parent. */

@@ -13,6 +13,7 @@ import { randomInt } from 'node:crypto'
 import { KernelError } from '../errors.js'
 import { Op } from '../protocol/opcodes.js'
 import { ERR_CORE_FAILED, ERR_SHUTDOWN, type LinkHandlers } from './link.js'
+import { deliver } from './receive_queue.js'
 import { NO_HANDLERS } from './reply_drain.js'
 import { LinkRequests } from './requests.js'
 import type { SpawndLink, SpawndHealth } from './spawnd_link.js'
@@ -137,7 +138,7 @@ export class SpawndLinks extends LinkRequests {
     s.failure = why
     s.sender.clear()
     const code = health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED
-    for (const h of s.receiveQueue.takeAll()) h(code, 0, null)
+    for (const h of s.receiveQueue.takeAll()) deliver(h, code, 0, null)
     this.replies.handlers.coreDown(core, health, why)
     return true
   }

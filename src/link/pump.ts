@@ -17,7 +17,7 @@
  */
 import type { Doorbell } from '../ring/doorbell.js'
 import type { SpawndLink } from './spawnd_link.js'
-import { immediate, noop } from './timers.js'
+import { noop } from './timers.js'
 
 /** What the pump drives: the reply drain (reply_drain.ts). */
 export interface PumpedLinks {
@@ -44,6 +44,11 @@ export class Pump {
   private closed = false
   private keepAlive: NodeJS.Timeout | null = null
   private loopDone: Promise<void> = Promise.resolve()
+  private loopEnded: () => void = noop
+  /** Replies came on the async side's last round: more are likely on their way. */
+  private flowing = false
+  /** The async side's next round waits in setImmediate (stepSoon). */
+  private stepPending = false
   private readonly anyReply: () => boolean
 
   constructor(
@@ -52,7 +57,11 @@ export class Pump {
     private readonly hotSpinMs: number,
   ) {
     this.anyReply = () => {
-      for (const s of this.links.spawnds) if (s.health === 'up' && !s.chan.rx.isEmpty()) return true
+      const spawnds = this.links.spawnds
+      for (let i = 0; i < spawnds.length; i++) {
+        const s = spawnds[i]
+        if (s.health === 'up' && !s.chan.rx.isEmpty()) return true
+      }
       return this.closed
     }
   }
@@ -62,7 +71,10 @@ export class Pump {
     // A pending waitAsync does not keep Node alive, and an open runtime is a
     // server's reason to live.
     this.keepAlive = setInterval(noop, 1 << 30)
-    this.loopDone = this.loop()
+    this.loopDone = new Promise((resolve) => {
+      this.loopEnded = resolve
+    })
+    this.step()
   }
 
   /** End the loop and let the process exit. */
@@ -113,7 +125,8 @@ export class Pump {
     const now = performance.now()
     if (this.turnStart === 0) {
       this.turnStart = now
-      setImmediate(this.turnPassed)
+      // The async side's own pending immediate marks the turn as well: one fewer per turn.
+      if (!this.stepPending) setImmediate(this.turnPassed)
     } else if (now - this.turnStart > TURN_SPIN_LIMIT_MS) {
       return
     }
@@ -141,28 +154,39 @@ export class Pump {
   }
 
   /**
-   * The async side of the pump: drain every reply ring, yielding to the event loop
-   * between busy batches. When dry right after a batch, with requests outstanding,
-   * poll for up to hotSpinMicros before sleeping: while this loop sleeps in waitAsync, every
-   * spawnd publish must Atomics.notify it (microseconds on the spawnd, and a task
-   * to wake this thread), so a reply on its way is cheaper caught by a short poll.
-   * Then sleep on the doorbell every spawnd rings (bounded, re-checking).
+   * The async side of the pump, one round per call: drain every reply ring, and
+   * when some replied, come back after the event loop turned (setImmediate), so
+   * timers and I/O run between busy batches. When dry right after a batch, with
+   * requests outstanding, poll for up to hotSpinMicros before sleeping: while this
+   * side sleeps in waitAsync, every spawnd publish must Atomics.notify it
+   * (microseconds on the spawnd, and a task to wake this thread), so a reply on its
+   * way is cheaper caught by a short poll. Then sleep on the doorbell every spawnd
+   * rings (bounded, re-checking). (Callbacks, not an async loop: an await per round
+   * was a promise, its resolvers and a closure of garbage per domain at 1 in flight.)
    */
-  private async loop(): Promise<void> {
-    // Replies came on the last round: more are likely on their way. A request that
-    // takes long (a module to load) gets one poll, not one per bounded wait.
-    let flowing = false
-    while (!this.closed) {
+  private readonly step = (): void => {
+    for (;;) {
+      if (this.closed) return this.loopEnded()
       if (this.drainAll() > 0) {
-        flowing = true
-        await immediate()
-        continue
+        this.flowing = true
+        this.stepPending = true
+        setImmediate(this.stepSoon)
+        return
       }
       const busy = this.links.outstanding() > 0
-      if (flowing && busy && this.hotSpinMs > 0 && this.awaitReply(this.hotSpinMs)) continue
-      flowing = false
-      await this.mainBell.waitAsync(this.anyReply, 0, busy ? 5 : 50)
+      // A request that takes long (a module to load) gets one poll, not one per bounded wait.
+      if (this.flowing && busy && this.hotSpinMs > 0 && this.awaitReply(this.hotSpinMs)) continue
+      this.flowing = false
+      void this.mainBell.waitAsync(this.anyReply, 0, busy ? 5 : 50).then(this.step)
+      return
     }
+  }
+
+  /** The async side's round after the event loop turned: a check phase ran, so spinning is allowed again. */
+  private readonly stepSoon = (): void => {
+    this.stepPending = false
+    this.turnStart = 0
+    this.step()
   }
 
   /** Poll the reply rings for at most `ms`; true as soon as one holds a frame. */

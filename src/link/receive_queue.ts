@@ -9,7 +9,23 @@
  * reply whose tag names a free slot is counted and dropped (the original's send
  * handler read a freed queue element; this one checks first).
  */
-export type ReplyHandler = (err: number, value: number, text: string | null) => void
+export type ReplyFn = (err: number, value: number, text: string | null) => void
+
+/**
+ * A client that is its own pending record (a spawning domain entry): answered
+ * through its method, so a request needs no closure of its own.
+ */
+export interface ReplyTarget {
+  onReply(err: number, value: number, text: string | null): void
+}
+
+export type ReplyHandler = ReplyFn | ReplyTarget
+
+/** Answer one client, whichever kind it is. */
+export function deliver(h: ReplyHandler, err: number, value: number, text: string | null): void {
+  if (typeof h === 'function') h(err, value, text)
+  else h.onReply(err, value, text)
+}
 
 export class ReceiveQueue {
   private handlers: (ReplyHandler | null)[] = [null]

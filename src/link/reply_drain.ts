@@ -9,6 +9,7 @@ import { ERR_OK, errToWire } from '../protocol/errcodes.js'
 import { frameHeader, readHeader, readText, wellFormed } from '../protocol/frame.js'
 import { Op } from '../protocol/opcodes.js'
 import type { LinkHandlers } from './link.js'
+import { deliver } from './receive_queue.js'
 import type { PumpedLinks } from './pump.js'
 import type { SpawndLink } from './spawnd_link.js'
 
@@ -51,7 +52,7 @@ export class ReplyDrain implements PumpedLinks {
         if (h.aux === ERR_PROTOCOL) s.protocolFailures++
         else if (h.aux === ERR_OK) s.protocolFailures = 0
         const handler = s.receiveQueue.take(h.tag)
-        if (handler !== null) handler(h.aux, h.value, text)
+        if (handler !== null) deliver(handler, h.aux, h.value, text)
       } else if (h.op === Op.CALL) {
         this.handlers.call(s.core, h.tag, h.domainId, h.value, text)
       } else if (h.op === Op.EXIT) {

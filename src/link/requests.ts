@@ -14,6 +14,7 @@ import { decodeError } from '../protocol/error_text.js'
 import type { PsEntry } from '../protocol/messages.js'
 import { Op } from '../protocol/opcodes.js'
 import { ERR_CORE_FAILED, ERR_SHUTDOWN, type CoreLinks, type ReplyHandler } from './link.js'
+import { deliver } from './receive_queue.js'
 import { Pump } from './pump.js'
 import { ReplyDrain } from './reply_drain.js'
 import type { SpawndLink } from './spawnd_link.js'
@@ -108,7 +109,7 @@ export abstract class LinkRequests implements CoreLinks {
   /** A request for a core that is not up: answered asynchronously, like any reply, so callers never re-enter. */
   private refuse(s: SpawndLink, h: ReplyHandler): void {
     const code = s.health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED
-    queueMicrotask(() => h(code, 0, null))
+    queueMicrotask(() => deliver(h, code, 0, null))
   }
 
   answer(core: number, tag: number, callerId: number, err: number, text: string | null): void {

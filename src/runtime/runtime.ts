@@ -68,7 +68,12 @@ export class Runtime {
    * confirmed the spawn (the module loaded and main was started).
    */
   spawn(program: string | URL, opts?: SpawnOptions): Promise<DomainCap> {
-    return checked(() => this.#kernel.spawn(program, spawnOptions(opts)))
+    // (try/catch, not checked(): a closure per call is garbage on the spawn path.)
+    try {
+      return this.#kernel.spawn(program, spawnOptions(opts))
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   /** Run the domain on `core` too (another dispatcher, its main started there). */
@@ -105,13 +110,16 @@ export class Runtime {
    * once its own children are gone), it is freed and its capability goes stale.
    */
   wait(d: DomainCap, opts?: WaitOptions): Promise<WaitResult> {
-    return checked(() => {
+    // (No closure and no copy of the options: both are garbage per domain.)
+    try {
       const o = optionsObject('wait options', opts, ['nohang', 'reap'])
-      return this.#kernel.wait(d, {
-        nohang: boolOption('nohang', o.nohang, false),
-        reap: boolOption('reap', o.reap, false),
-      })
-    })
+      boolOption('nohang', o.nohang, false)
+      boolOption('reap', o.reap, false)
+      // Checked: each is a boolean or absent, which is what the kernel reads.
+      return this.#kernel.wait(d, o)
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   /** A snapshot of the domain's entry. Throws DOMAIN_NOTFOUND / DOMAIN_CAP_INVALID. */
