@@ -2,10 +2,6 @@
 
 export function noop(): void {}
 
-export function immediate(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
-}
-
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
