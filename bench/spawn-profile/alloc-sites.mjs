@@ -9,8 +9,8 @@
  */
 import { Session } from 'node:inspector/promises'
 import { boot } from 'multikernel'
+import { leanLoop } from './lean.mjs'
 
-const TRIVIAL = new URL('./trivial.mjs', import.meta.url).href
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name)
   return i < 0 ? dflt : Number(process.argv[i + 1])
@@ -19,28 +19,10 @@ const window = arg('--window', 256)
 const total = arg('--total', 20_000)
 const top = arg('--top', 40)
 
-/** The lean caller of run.mjs's garbage figure: two .then() promises per domain, no closures. */
-function run(rt, n) {
-  return new Promise((resolve, reject) => {
-    let started = 0
-    let done = 0
-    const waited = () => {
-      if (++done === n) resolve()
-      else if (started < n) next()
-    }
-    const spawned = (d) => rt.wait(d, REAP).then(waited, reject)
-    const next = () => {
-      started++
-      rt.spawn(TRIVIAL).then(spawned, reject)
-    }
-    for (let i = 0; i < Math.min(window, n); i++) next()
-  })
-}
-const REAP = { reap: true }
 const depth = arg('--depth', 3)
 
 const rt = await boot()
-await run(rt, 2000)
+await leanLoop(rt, 2000, window)
 const s = new Session()
 s.connect()
 await s.post('HeapProfiler.startSampling', {
@@ -48,7 +30,7 @@ await s.post('HeapProfiler.startSampling', {
   includeObjectsCollectedByMajorGC: true,
   includeObjectsCollectedByMinorGC: true,
 })
-await run(rt, total)
+await leanLoop(rt, total, window)
 const { profile } = await s.post('HeapProfiler.stopSampling')
 await rt.shutdown()
 

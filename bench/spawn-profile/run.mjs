@@ -21,8 +21,8 @@ import { PerformanceObserver, performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import Piscina from 'piscina'
 import { boot } from 'multikernel'
+import { leanLoop, TRIVIAL } from './lean.mjs'
 
-const TRIVIAL = new URL('./trivial.mjs', import.meta.url).href
 const TASK = new URL('./task.mjs', import.meta.url).href
 const SELF = fileURLToPath(import.meta.url)
 const arg = (name, dflt) => {
@@ -66,30 +66,6 @@ const spawnWait = (rt) => async () => {
   const r = await rt.wait(d, { reap: true })
   if (r.status === 'running' || r.exitCode !== 0) throw new Error('trivial domain failed')
 }
-
-/**
- * `n` spawn + wait(reap) with at most `window` in flight, written as lean as a caller
- * can be: per domain, the caller's own garbage is two .then() promises, no closures.
- */
-function leanLoop(rt, n, window) {
-  return new Promise((resolve, reject) => {
-    let started = 0
-    let done = 0
-    const waited = (r) => {
-      if (r.status === 'running' || r.exitCode !== 0)
-        return reject(new Error('trivial domain failed'))
-      if (++done === n) resolve()
-      else if (started < n) next()
-    }
-    const spawned = (d) => rt.wait(d, REAP).then(waited, reject)
-    const next = () => {
-      started++
-      rt.spawn(TRIVIAL).then(spawned, reject)
-    }
-    for (let i = 0; i < Math.min(window, n); i++) next()
-  })
-}
-const REAP = { reap: true }
 
 async function allocMode() {
   const rt = await boot()
