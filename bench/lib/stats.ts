@@ -19,6 +19,29 @@ export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(n - 1, Math.max(0, rank - 1))]
 }
 
+/**
+ * One run's round trips (performance.now() ms in, microseconds out): p50, p99
+ * (nearest-rank), mean, min and the count. Sorts `samples` in place.
+ */
+export function summarizeRoundTrips(samples: Float64Array): {
+  p50: number
+  p99: number
+  mean: number
+  min: number
+  count: number
+} {
+  samples.sort()
+  let sum = 0
+  for (let i = 0; i < samples.length; i++) sum += samples[i]
+  return {
+    p50: percentileSorted(samples, 50) * 1000,
+    p99: percentileSorted(samples, 99) * 1000,
+    mean: (sum / samples.length) * 1000,
+    min: samples[0] * 1000,
+    count: samples.length,
+  }
+}
+
 /** Round to `digits` significant digits, for printing and for JSON figures. */
 export function sig(value: number, digits = 4): number {
   if (!Number.isFinite(value) || value === 0) return value

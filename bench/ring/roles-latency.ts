@@ -16,7 +16,7 @@
  */
 import { Channel } from '../../src/ring/index.js'
 import type { RoundData, RoundFn } from '../lib/rounds.js'
-import { percentileSorted } from '../lib/stats.js'
+import { summarizeRoundTrips as summarize } from '../lib/stats.js'
 import { pmPollEcho, pmPollPinger } from './roles-poll.js'
 import type { RoundTripTask } from './tasks.js'
 
@@ -25,20 +25,6 @@ const SLEEP_MS = 20
 function need<T>(v: T | undefined, what: string): T {
   if (v === undefined) throw new Error(`round-trip task lacks ${what}`)
   return v
-}
-
-function summarize(samples: Float64Array): RoundData {
-  samples.sort()
-  let sum = 0
-  for (let i = 0; i < samples.length; i++) sum += samples[i]
-  // performance.now() is in ms; report microseconds.
-  return {
-    p50: percentileSorted(samples, 50) * 1000,
-    p99: percentileSorted(samples, 99) * 1000,
-    mean: (sum / samples.length) * 1000,
-    min: samples[0] * 1000,
-    count: samples.length,
-  }
 }
 
 function busyWaitUs(us: number): void {

@@ -9,8 +9,8 @@
  * a port), then polls again.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
-import type { RoundData, RoundFn } from '../lib/rounds.js'
-import { percentileSorted } from '../lib/stats.js'
+import type { RoundFn } from '../lib/rounds.js'
+import { summarizeRoundTrips as summarize } from '../lib/stats.js'
 import type { OneWayTask, RoundTripTask } from './tasks.js'
 
 const NAP_MS = 0.05
@@ -77,19 +77,6 @@ export function pmPollConsumer(t: OneWayTask): RoundFn {
     Atomics.store(acks, 0, total)
     Atomics.notify(acks, 0)
     return { ms: performance.now() - t0, frames: got, bad, sleeps: naps, empties }
-  }
-}
-
-function summarize(samples: Float64Array): RoundData {
-  samples.sort()
-  let sum = 0
-  for (let i = 0; i < samples.length; i++) sum += samples[i]
-  return {
-    p50: percentileSorted(samples, 50) * 1000,
-    p99: percentileSorted(samples, 99) * 1000,
-    mean: (sum / samples.length) * 1000,
-    min: samples[0] * 1000,
-    count: samples.length,
   }
 }
 
