@@ -38,6 +38,15 @@ export type KernelErrorCode =
   | 'SERVICE_EXISTS'
   | 'SERVICE_NOTFOUND'
   | 'GAVE_UP'
+  // sessions and quotas (Genode names where there is one)
+  | 'SERVICE_DENIED'
+  | 'OUT_OF_QUOTA'
+  | 'INSUFFICIENT_QUOTA'
+  | 'SESSION_CLOSED'
+  | 'CALL_FAILED'
+  | 'NO_SUCH_METHOD'
+  | 'NOT_CLONEABLE'
+  | 'MESSAGE_TOO_LARGE'
 
 export interface KernelErrorOptions {
   cause?: unknown

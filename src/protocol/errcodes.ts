@@ -31,6 +31,14 @@ const WIRE: readonly KernelErrorCode[] = [
   'SERVICE_NOTFOUND',
   'PROTOCOL', // 24: retired (INIT_TIMEOUT, never sent); the slot stays so GAVE_UP keeps 25
   'GAVE_UP',
+  'SERVICE_DENIED',
+  'OUT_OF_QUOTA',
+  'INSUFFICIENT_QUOTA',
+  'SESSION_CLOSED',
+  'CALL_FAILED',
+  'NO_SUCH_METHOD',
+  'NOT_CLONEABLE',
+  'MESSAGE_TOO_LARGE',
 ]
 
 export const ERR_OK = 0
