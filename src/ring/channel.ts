@@ -28,7 +28,13 @@ import {
 } from './doorbell.js'
 import { SpscRing } from './spsc.js'
 import { checkSpin, checkWaitMs, notBytes, refuseLength, shown } from './checks.js'
-import { AtomicsExchange, AtomicsLoad, AtomicsStore, DateNow, MathMin } from '../intrinsics.js'
+import {
+  AtomicsCompareExchange,
+  AtomicsLoad,
+  AtomicsStore,
+  DateNow,
+  MathMin,
+} from '../intrinsics.js'
 
 export const CHANNEL_MAGIC = 0x4d4b4348 // 'MKCH'
 export const CHANNEL_VERSION = 1
@@ -177,6 +183,11 @@ export class Channel {
     this.readableNow = () => (!this.rx.isEmpty() ? true : this.closed ? false : null)
     this.writableNow = () =>
       this.closed ? false : this.tx.canReserve(this.writableNeed) ? true : null
+  }
+
+  /** The closed word: 0 while open, else the reason its closer stored. */
+  get closeReason(): number {
+    return AtomicsLoad(this.hdr, CLOSED)
   }
 
   /** True once either side closed the channel. */
@@ -331,8 +342,8 @@ export class Channel {
   }
 
   /** Close from this side: refuse further sends on both sides, wake every sleeper. */
-  close(): void {
-    if (AtomicsExchange(this.hdr, CLOSED, 1) !== 0) return
+  close(reason = 1): void {
+    if (AtomicsCompareExchange(this.hdr, CLOSED, 0, reason === 0 ? 1 : reason) !== 0) return
     this.rxBell.wake()
     this.txBell.wake()
     this.rxRoomBell.wake()
