@@ -3,6 +3,8 @@
  * table, and the host of that domain's ctx (its calls, its exit, its signals).
  */
 import { DomainExit, type DispatcherHost } from '../src/domain/context.js'
+import type { Session } from '../src/session/session.js'
+import type { ResourceHandler, SpawndSessions, YieldHandler } from './sessions.js'
 import { ExitHow, KILLED_EXIT_CODE, type CallCode } from '../src/protocol/opcodes.js'
 import type { PsEntry } from '../src/protocol/messages.js'
 import { AbortControllerAbort, ObjectCreate, SafeAbortController } from '../src/intrinsics.js'
@@ -14,6 +16,7 @@ export const KILLED = new DomainExit(KILLED_EXIT_CODE)
 export interface DispatcherOwner {
   callFor(d: Dispatcher, op: CallCode, args: unknown): Promise<string>
   finish(d: Dispatcher, how: number, code: number, err: unknown): void
+  readonly sessions: SpawndSessions
 }
 
 /** One domain's presence on this core: an entry of the ps table, and its ctx's host. */
@@ -56,6 +59,30 @@ export class Dispatcher implements DispatcherHost {
     row.state = this.state
     row.program = this.program
     return row
+  }
+
+  serve(name: string, handlers: unknown): Promise<void> {
+    return this.spawnd.sessions.serve(this, name, handlers)
+  }
+
+  unserve(name: string): Promise<void> {
+    return this.spawnd.sessions.unserve(this, name)
+  }
+
+  session(op: CallCode, args: unknown): Promise<Session> {
+    return this.spawnd.sessions.session(this, op, args)
+  }
+
+  detach(handles: readonly number[]): void {
+    this.spawnd.sessions.detach(this, handles)
+  }
+
+  onResourceRequest(h: ResourceHandler | null): void {
+    this.spawnd.sessions.onResourceRequest(this, h)
+  }
+
+  onYield(h: YieldHandler | null): void {
+    this.spawnd.sessions.onYield(this, h)
   }
 
   stopSignal(): AbortSignal {

@@ -159,6 +159,11 @@ export class DomainEntry extends DomainCores implements ReplyTarget {
   readonly depth: number
   exitCode: number | null = null
   reason: ExitReason | null = null
+  /** Its own label (given at spawn, or its service label); '' names it by its program. */
+  label = ''
+  /** Its quota account (session/quota.ts): two numbers, no object per domain. */
+  quotaBytes = 0
+  quotaHandles = 0
   error: ErrorText | null = null
   /** Its index in the domain table's insertion-order list (the table's own field). */
   tableAt = -1

@@ -28,6 +28,8 @@ import type { DomainOwner } from './domain_entry.js'
 import { DomainEntry, DomainTable, type DomainStatus, type WaitResult } from './domain_table.js'
 import type { KernelEvent, EventSink } from './events.js'
 import type { HandleTable } from './handles.js'
+import type { Quota } from '../session/quota.js'
+import { Accounts } from './accounts.js'
 import { ProcessTree, type TreeLimits, type TreeNode } from './process_tree.js'
 
 export interface KernelLimits extends TreeLimits {
@@ -43,6 +45,10 @@ export interface SpawnOpts {
   handles?: HandleTable
   /** Called as the child is linked, before anything (its exit, its cleanup) can free it. */
   onLink?: (e: DomainEntry) => void
+  /** Its label (Genode's child name); '' names it by its program. */
+  label?: string
+  /** Its quota, donated by the parent; absent: the default share. */
+  quota?: Quota | null
 }
 
 const NO_OPTS: SpawnOpts = Object.freeze({})
@@ -68,14 +74,22 @@ export class ProcessManager implements DomainOwner {
   /** Spawn and span requests not yet answered (shutdown waits for them). */
   pendingSpawns = 0
   readonly limits: KernelLimits
+  /** The quota accounts: the root's and every domain's (accounts.ts). */
+  readonly accounts: Accounts
 
   constructor(
     private readonly links: CoreLinks,
     private readonly events: EventSink<KernelEvent>,
     limits: KernelLimits,
+    rootQuota: Quota,
   ) {
-    this.tree = new ProcessTree(this.table, limits)
-    this.life = new DomainLifecycle(this.table, this.tree, links, events)
+    this.accounts = new Accounts(rootQuota)
+    this.tree = new ProcessTree(this.table, limits, (e) =>
+      this.accounts.returnAll(e, e.parentId === 0 ? null : this.table.get(e.parentId)),
+    )
+    this.life = new DomainLifecycle(this.table, this.tree, links, events, (e) =>
+      this.stoppedHook?.(e),
+    )
     this.limits = limits
   }
 
@@ -121,6 +135,16 @@ export class ProcessManager implements DomainOwner {
     for (const e of this.table.values()) out.push(e.snapshot(this.tree.treeState(e)))
     return out
   }
+
+  /** Every account in the table (quota totals; domains not yet freed). */
+  snapshotsOfAccounts(): { bytes: number; handles: number }[] {
+    const out: { bytes: number; handles: number }[] = []
+    for (const e of this.table.values()) out.push({ bytes: e.quotaBytes, handles: e.quotaHandles })
+    return out
+  }
+
+  /** Called as a domain reaches STOPPED (its sessions end): the boot path sets it. */
+  stoppedHook: ((e: DomainEntry) => void) | null = null
 
   /** The process tree below the root, for display. */
   treeView(): TreeNode[] {
@@ -180,8 +204,9 @@ export class ProcessManager implements DomainOwner {
     url: string,
     argv: readonly string[],
     env: Readonly<Record<string, string>>,
+    opts: SpawnOpts = NO_OPTS,
   ): Promise<DomainCap> {
-    return this.spawnAs(core, url, argv, env, null, NO_OPTS, true) as Promise<DomainCap>
+    return this.spawnAs(core, url, argv, env, null, opts, true) as Promise<DomainCap>
   }
 
   /**
@@ -218,7 +243,15 @@ export class ProcessManager implements DomainOwner {
     e.spawnReject = this.rejectNext
     e.onLink = opts.onLink ?? null
     e.answerCap = answerCap
-    this.links.requestSpawn(core, Op.SPAWN, id, url, argv, env, e)
+    if (opts.label !== undefined) e.label = opts.label
+    // The child's share leaves the parent now and comes back if the spawn fails.
+    this.accounts.donate(parent, opts.quota ?? null, e)
+    try {
+      this.links.requestSpawn(core, Op.SPAWN, id, url, argv, env, e)
+    } catch (err) {
+      this.accounts.returnAll(e, parent)
+      throw err
+    }
     // Counted only once sent: a refused request (FRAME_TOO_LARGE) has no answer to wait for.
     this.pendingSpawns++
     this.tree.spawnSent(e.parentId)
@@ -237,8 +270,10 @@ export class ProcessManager implements DomainOwner {
     this.tree.spawnAnswered(e.parentId)
     // Not yet in the table: it runs on the one core its spawn went to, or none.
     const core = e.firstCore(RUNNING)
-    if (err !== ERR_OK)
+    if (err !== ERR_OK) {
+      this.accounts.returnAll(e, e.parentId === 0 ? null : this.table.get(e.parentId))
       return reject(this.links.replyError(err, text, `spawn ${e.program} on core ${core}`, core))
+    }
     this.table.add(e)
     this.tree.link(e)
     onLink?.(e)

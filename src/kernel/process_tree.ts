@@ -55,7 +55,12 @@ export class ProcessTree {
   /** Domains whose subtree is being killed: they may spawn no more. */
   private readonly doomed = new Set<number>()
 
-  constructor(table: DomainTable, limits: TreeLimits) {
+  constructor(
+    table: DomainTable,
+    limits: TreeLimits,
+    /** Called as an entry leaves the table: its quota goes back (accounts.ts). */
+    private readonly onFree: (e: DomainEntry) => void = () => {},
+  ) {
     this.table = table
     this.limits = limits
   }
@@ -191,6 +196,7 @@ export class ProcessTree {
     this.table.delete(e.id)
     this.doomed.delete(e.id)
     this.freed++
+    this.onFree(e)
     const parent = this.parentOf(e)
     if (parent !== undefined) {
       parent.removeChild(e.id)

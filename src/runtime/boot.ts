@@ -29,6 +29,12 @@ import {
   type SupervisorOptions,
 } from '../supervisor/index.js'
 import { execArgvOption } from './exec_argv.js'
+import { ServiceRegistry } from '../kernel/service_registry.js'
+import { SessionTable } from '../kernel/sessions.js'
+import { SessionCalls } from '../kernel/session_calls.js'
+import { RootSessions } from '../kernel/session_root.js'
+import { DEFAULT_ROOT_QUOTA, quotaArg } from '../session/quota.js'
+import type { Route } from '../session/route.js'
 import { RuntimeEvents } from './events.js'
 import { Runtime } from './runtime.js'
 
@@ -80,6 +86,13 @@ export interface BootOptions {
    */
   coreMemory?: CoreMemoryOptions | false
   /**
+   * The runtime's quota (the root account every domain's and session's quota comes
+   * from): ring-memory bytes and handles. Default 256 MiB and 65536.
+   */
+  quota?: { bytes?: number; handles?: number }
+  /** Session routes (rt.route adds more later): by service and client label to a server label. */
+  routes?: Route[]
+  /**
    * Distinct program modules one core may import (each stays in its ESM cache for
    * good) before it is retired and replaced once it hosts nothing. Default 1000.
    */
@@ -106,6 +119,8 @@ const BOOT_OPTIONS = [
   'execArgv',
   'coreMemory',
   'maxCoreModules',
+  'quota',
+  'routes',
 ] as const
 
 /**
@@ -172,10 +187,19 @@ export async function boot(opts?: BootOptions): Promise<Runtime> {
   const shutdownTimeoutMs = msOption('shutdownTimeoutMs', o.shutdownTimeoutMs, 5000)
   const bootTimeoutMs = msOption('bootTimeoutMs', o.bootTimeoutMs, 10_000)
   const supervisorOpts = checkSupervisorOptions(o.supervisor)
+  const rootQuota = quotaArg(o.quota, DEFAULT_ROOT_QUOTA, 'quota')
+  const registry = new ServiceRegistry()
+  if (o.routes !== undefined) {
+    if (!Array.isArray(o.routes)) throw new TypeError('routes must be an array of routes')
+    for (const r of o.routes as unknown[]) registry.addRoute(r)
+  }
   const links = new SpawndLinks(linkConfig)
   const events = new RuntimeEvents(eventBuffer)
-  const pm = new ProcessManager(links, events, limits)
-  const calls = new Calls(pm, links)
+  const pm = new ProcessManager(links, events, limits, rootQuota)
+  const sessions = new SessionTable(links, pm.accounts, registry, (id) => pm.entry(id))
+  pm.stoppedHook = (e) => sessions.domainStopped(e)
+  const sessionCalls = new SessionCalls(pm, links, sessions)
+  const calls = new Calls(pm, links, sessions, sessionCalls)
   links.attach({
     exit: (core, domainId, how, code, text) => pm.onExit(core, domainId, how, code, text),
     call: (core, tag, callerId, op, text) => calls.answer(core, tag, callerId, op, text),
@@ -233,5 +257,6 @@ export async function boot(opts?: BootOptions): Promise<Runtime> {
     events.end()
     throw err
   }
-  return new Runtime(kernel, events, supervisor)
+  const root = new RootSessions(pm, sessions, sessionCalls, () => kernel.isShutdown)
+  return new Runtime(kernel, events, supervisor, root, () => sessions.closeAll())
 }

@@ -203,6 +203,8 @@ export class Services {
         core: this.coreFor(svc),
         argv: svc.opts.argv,
         env: svc.opts.env,
+        // Its service label is its identity: routes name it, clients' sessions reach it.
+        label: svc.label,
       })
     } catch (err) {
       if (gen !== svc.generation) return
