@@ -30,6 +30,7 @@ import { canMove, isEnded, type SessionState } from '../session/state.js'
 import type { Accounts } from './accounts.js'
 import type { DomainEntry } from './domain_entry.js'
 import type { ServerEnd, ServiceRegistry } from './service_registry.js'
+import type { EventSink, KernelEvent } from './events.js'
 import { MainEnds } from './session_main.js'
 
 /** Bytes of each of a session channel's rings, when the client asks for none. */
@@ -118,6 +119,7 @@ export class SessionTable {
     readonly services: ServiceRegistry,
     /** The entry of a domain id, while it is in the table. */
     private readonly entry: (id: number) => DomainEntry | undefined,
+    private readonly events: EventSink<KernelEvent>,
   ) {
     this.main = new MainEnds(this)
   }
@@ -146,9 +148,12 @@ export class SessionTable {
 
   /** Move a record to `to` (a transition Genode's Session_state allows). */
   private move(r: SessionRecord, to: SessionState): void {
-    if (!canMove(r.state, to))
-      throw new Error(`session ${r.id}: ${r.state} -> ${to} is no transition`)
+    const from = r.state
+    if (!canMove(from, to)) throw new Error(`session ${r.id}: ${from} -> ${to} is no transition`)
     r.state = to
+    if (this.events.wants('session')) {
+      this.events.publish({ type: 'session', id: r.id, service: r.service, from, to })
+    }
   }
 
   /**
@@ -196,6 +201,11 @@ export class SessionTable {
       settleEnded,
     }
     this.table.set(r.id, r)
+    if (this.events.wants('session')) {
+      // Its first state: a transition from nothing, told as CREATE_REQUESTED -> itself.
+      const s = r.state
+      this.events.publish({ type: 'session', id: r.id, service: r.service, from: s, to: s })
+    }
     let methods: string[]
     try {
       // The server dying meanwhile ends the record (domainStopped): the open fails then
@@ -323,7 +333,7 @@ export class SessionTable {
   /** Into an end state: the channel closed, the quota back to the client, the cap dropped. */
   private finish(r: SessionRecord, to: SessionState, why: SessionEndReason): void {
     if (isEnded(r.state)) return
-    r.state = to
+    this.move(r, to)
     r.why ??= why
     r.chan.close(reasonToWord(r.why))
     const client = r.client

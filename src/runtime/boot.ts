@@ -196,7 +196,7 @@ export async function boot(opts?: BootOptions): Promise<Runtime> {
   const links = new SpawndLinks(linkConfig)
   const events = new RuntimeEvents(eventBuffer)
   const pm = new ProcessManager(links, events, limits, rootQuota)
-  const sessions = new SessionTable(links, pm.accounts, registry, (id) => pm.entry(id))
+  const sessions = new SessionTable(links, pm.accounts, registry, (id) => pm.entry(id), events)
   pm.stoppedHook = (e) => sessions.domainStopped(e)
   const sessionCalls = new SessionCalls(pm, links, sessions)
   const calls = new Calls(pm, links, sessions, sessionCalls)
