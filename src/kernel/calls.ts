@@ -233,9 +233,14 @@ export class Calls {
       }
       case Call.DUP:
         return caller.handles.dup(handleOf(obj(raw)))
-      case Call.CLOSE:
-        caller.handles.close(handleOf(obj(raw)))
+      case Call.CLOSE: {
+        const h = handleOf(obj(raw))
+        // Closing a session's handle ends the session (its quota comes back).
+        if (caller.handles.raw(h) < 0)
+          return this.sessionCalls.handle(caller, core, Call.SESSION_CLOSE, { handle: h })
+        caller.handles.close(h)
         return null
+      }
       case Call.READY:
         pm.markReady(caller)
         return null
