@@ -29,12 +29,18 @@ export class MainEnds {
       },
     )
     this.servers.set(r.id, end)
+    let methods: string[]
     try {
-      return await end.open(h)
+      methods = await end.open(h)
     } catch (err) {
       this.servers.delete(r.id)
       throw err
     }
+    // Its client died while it opened: the session it made ends, and its close runs.
+    if (r.state === 'CLOSED') {
+      await end.closed(h, r.why ?? 'closed').catch(() => undefined)
+    }
+    return methods
   }
 
   async closeServer(r: SessionRecord, why: SessionEndReason): Promise<void> {

@@ -275,6 +275,11 @@ export class SessionTable {
       this.links.request(s.core, Op.SESSION_OPEN, s.domainId, r.id, json, (err, _v, t) => {
         if (err !== ERR_OK)
           return reject(this.links.replyError(err, t, `open '${r.service}'`, s.core))
+        // The server opened a session that ended meanwhile (its client died): it made
+        // state for it, so its close runs, as for any session it opened.
+        if (isEnded(r.state) && r.why !== 'server-exit' && r.why !== 'core-failed') {
+          void this.tellServer(r, r.why ?? 'closed')
+        }
         try {
           resolve(JSON.parse(t ?? '[]') as string[])
         } catch (e) {

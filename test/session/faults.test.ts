@@ -118,6 +118,35 @@ describe('client faults', () => {
   })
 })
 
+describe('a client dying during the open', () => {
+  it('rolls back: the session never reaches the client, the server closes it, the quota comes back', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    const closes: string[] = []
+    rt.serve('gated', {
+      open: async () => {
+        await gate
+        return { ping: () => 1 }
+      },
+      close: (_req, why) => void closes.push(why),
+    })
+    const sc = scripts(rt)
+    const run = await sc.run([{ op: 'session', name: 'gated', as: 'g' }], {
+      quota: { bytes: 1 << 20, handles: 8 },
+    })
+    await until(() => rt.sessions().some((s) => s.service === 'gated'), 'open pending')
+    await rt.kill(run.d)
+    release()
+    await until(() => rt.sessions().every((s) => s.service !== 'gated'), 'rolled back')
+    // The server's open finished after its client died: it made the session, so it closes it.
+    await until(() => closes.length > 0, 'server close ran')
+    expect(closes).toEqual(['client-exit'])
+    await until(() => rt.quotaTotals().sessions.bytes === 0, 'quota back')
+    const t = rt.quotaTotals()
+    expect(t.root.bytes + t.domains.bytes).toBe(t.total.bytes)
+  })
+})
+
 describe('shutdown', () => {
   it('closes every session in order, runs the servers’ close, and settles every call', async () => {
     const closedWhy: string[] = []

@@ -146,9 +146,35 @@ describe('quota', () => {
     // A child may give nothing: a polite request.
     await p.s.call('setGive', {})
     expect(await rt.requestYield(p.d, { bytes: 1 })).toEqual({ bytes: 0, handles: 0 })
-    // A domain parent answers its child through onResourceRequest.
-    await p.s.call('spawn', 'k', `puppet-${++puppetNo}`, { bytes: 1000, handles: 0 })
+    // A domain parent answers its child through onResourceRequest, and asks it to yield.
+    const kidName = `puppet-${++puppetNo}`
+    await p.s.call('spawn', 'k', kidName, { bytes: 1000, handles: 0 })
+    const kid = await within(
+      (async () => {
+        for (;;) {
+          try {
+            return await rt.session(kidName)
+          } catch {
+            await new Promise((r) => setTimeout(r, 2))
+          }
+        }
+      })(),
+      'kid serves',
+    )
+    await expect(kid.call('resourceRequest', { bytes: 500 })).rejects.toMatchObject({
+      cause: { code: 'OUT_OF_QUOTA' },
+    })
+    await p.s.call('setGrant', true)
+    expect(await kid.call('resourceRequest', { bytes: 500 })).toEqual({ bytes: 1500, handles: 0 })
     conserved()
+    await kid.call('setGive', { bytes: 1200 })
+    expect(await p.s.call('requestYield', 'k', { bytes: 2000 })).toEqual({
+      bytes: 1200,
+      handles: 0,
+    })
+    expect(await kid.call('quota')).toEqual({ bytes: 300, handles: 0 })
+    conserved()
+    await p.s.call('kill', 'k')
     await gone(p)
   })
 
