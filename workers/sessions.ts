@@ -23,7 +23,8 @@ import {
 import type { Session } from '../src/session/session.js'
 import type { SessionPort } from '../src/session/port.js'
 import { JSONParse, JSONStringify, SafeMap, SafePromise } from '../src/intrinsics.js'
-import type { Dispatcher } from './dispatcher.js'
+import type { Dispatcher, DispatcherSessions } from './dispatcher.js'
+import type { ResourceRequestHandler, YieldRequestHandler } from '../src/domain/context.js'
 import { runAs } from './faults.js'
 
 /** How long a ring message may wait for its channel buffer (they are sent together). */
@@ -31,20 +32,13 @@ const BIND_TIMEOUT_MS = 10_000
 
 type Reply = (tag: number, err: KernelErrorCode | null, value: number, text: string | null) => void
 
-export type ResourceHandler = (req: {
-  child: number | null
-  bytes: number
-  handles: number
-}) => boolean | Promise<boolean>
-export type YieldHandler = (req: Quota) => Partial<Quota> | void | Promise<Partial<Quota> | void>
-
 interface Served {
   end: ServerEnd
   d: Dispatcher
   handlers: Readonly<ServeHandlers>
 }
 
-export class SpawndSessions {
+export class SpawndSessions implements DispatcherSessions {
   private readonly buffers = new SafeMap<number, SharedArrayBuffer>()
   private readonly waiting = new SafeMap<number, (b: SharedArrayBuffer | null) => void>()
   /** domain id -> service name -> its handlers. */
@@ -55,8 +49,8 @@ export class SpawndSessions {
     number,
     { session: Session; port: SessionPort; d: Dispatcher }
   >()
-  private readonly resourceHandlers = new SafeMap<number, ResourceHandler>()
-  private readonly yieldHandlers = new SafeMap<number, YieldHandler>()
+  private readonly resourceHandlers = new SafeMap<number, ResourceRequestHandler>()
+  private readonly yieldHandlers = new SafeMap<number, YieldRequestHandler>()
   /** Requests whose answer waits on a handler or a buffer (the loop stays awake for them). */
   pending = 0
   /** Those requests, by dispatcher: a dispatcher that stops has them answered at once. */
@@ -263,12 +257,12 @@ export class SpawndSessions {
     })
   }
 
-  onResourceRequest(d: Dispatcher, h: ResourceHandler | null): void {
+  onResourceRequest(d: Dispatcher, h: ResourceRequestHandler | null): void {
     if (h === null) this.resourceHandlers.delete(d.domainId)
     else this.resourceHandlers.set(d.domainId, h)
   }
 
-  onYield(d: Dispatcher, h: YieldHandler | null): void {
+  onYield(d: Dispatcher, h: YieldRequestHandler | null): void {
     if (h === null) this.yieldHandlers.delete(d.domainId)
     else this.yieldHandlers.set(d.domainId, h)
   }

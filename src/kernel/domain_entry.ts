@@ -72,6 +72,10 @@ export interface DomainStatus {
   exitCode: number | null
   reason: ExitReason | null
   error: ErrorText | null
+  /** Its label ('' when none was given: its program's name stands for it). */
+  label: string
+  /** Its quota account. */
+  quota: { bytes: number; handles: number }
 }
 
 /** Called when a domain reaches STOPPED, with what a wait() for it answers. */
@@ -391,6 +395,8 @@ export class DomainEntry extends DomainCores implements ReplyTarget {
       exitCode: this.exitCode,
       reason: this.reason,
       error: this.error,
+      label: this.label,
+      quota: { bytes: this.quotaBytes, handles: this.quotaHandles },
     }
   }
 }

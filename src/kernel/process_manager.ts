@@ -52,15 +52,11 @@ export interface SpawnOpts {
 }
 
 const NO_OPTS: SpawnOpts = Object.freeze({})
-const RESOLVED = Promise.resolve()
 
 type Settle = (v: unknown) => void
 
 export class ProcessManager implements DomainOwner {
   private readonly table = new DomainTable()
-  /** Entries the root asked to reap, reaped in one microtask (see wait): the first toReapLen. */
-  private readonly toReap: (DomainEntry | null)[] = []
-  private toReapLen = 0
   /** The resolvers of the promise being made (filled by `capture`, read at once). */
   private resolveNext: Settle | null = null
   private rejectNext: Settle | null = null
@@ -133,13 +129,6 @@ export class ProcessManager implements DomainOwner {
   snapshots(): DomainStatus[] {
     const out: DomainStatus[] = []
     for (const e of this.table.values()) out.push(e.snapshot(this.tree.treeState(e)))
-    return out
-  }
-
-  /** Every account in the table (quota totals; domains not yet freed). */
-  snapshotsOfAccounts(): { bytes: number; handles: number }[] {
-    const out: { bytes: number; handles: number }[] = []
-    for (const e of this.table.values()) out.push({ bytes: e.quotaBytes, handles: e.quotaHandles })
     return out
   }
 
@@ -354,31 +343,13 @@ export class ProcessManager implements DomainOwner {
    */
   wait(e: DomainEntry, nohang: boolean, reap = false): Promise<WaitResult> {
     if (e.state === 'STOPPED' || e.state === 'CLEANED' || nohang) {
-      if (reap && !e.alive) this.reapSoon(e)
+      if (reap && !e.alive) this.tree.reapSoon(e)
       return Promise.resolve(e.waitResult())
     }
     if (reap) e.reapWhenStopped = true
     const p = this.promise<WaitResult>()
     e.whenStopped(this.resolveNext!)
     return p
-  }
-
-  private reapSoon(e: DomainEntry): void {
-    // (Not queueMicrotask: Node wraps each of those in an async resource.)
-    this.toReap[this.toReapLen++] = e
-    if (this.toReapLen === 1) void RESOLVED.then(this.reapNow)
-  }
-
-  /** (The list is reused, not replaced: an array per batch was garbage per domain at 1 in flight.) */
-  private readonly reapNow = (): void => {
-    const list = this.toReap
-    // Reaping never asks for another reap; a wait made meanwhile lands past i and is reaped too.
-    for (let i = 0; i < this.toReapLen; i++) {
-      const e = list[i]!
-      list[i] = null
-      this.tree.reapByRoot(e)
-    }
-    this.toReapLen = 0
   }
 
   /**

@@ -13,7 +13,8 @@ import { quotaArg, type Quota } from '../session/quota.js'
 import { RUNNING } from './core_set.js'
 import type { DomainEntry } from './domain_entry.js'
 import type { ProcessManager } from './process_manager.js'
-import type { SessionRecord, SessionTable } from './sessions.js'
+import type { SessionTable } from './sessions.js'
+import { domainLabel, type SessionRecord } from './session_record.js'
 
 /** A session handed to a child at spawn and not yet attached on its core. */
 export const DETACHED = -2
@@ -28,14 +29,6 @@ function obj(x: unknown): Record<string, unknown> {
 function nameArg(v: unknown): string {
   if (typeof v !== 'string' || v === '') throw new TypeError('a service name is a non-empty string')
   return v
-}
-
-/** A domain's own label for routes: its given label, or its program's name. */
-function serverLabel(e: DomainEntry): string {
-  if (e.label !== '') return e.label
-  const file = e.program.slice(e.program.lastIndexOf('/') + 1)
-  const dot = file.indexOf('.')
-  return dot > 0 ? file.slice(0, dot) : file
 }
 
 export function opened(r: SessionRecord): SessionOpened {
@@ -100,7 +93,7 @@ export class SessionCalls {
           service: nameArg(a.service),
           domainId: caller.id,
           core,
-          label: serverLabel(caller),
+          label: domainLabel(caller),
           handlers: null,
         })
         return null

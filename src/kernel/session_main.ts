@@ -9,12 +9,12 @@ import type { SessionEndReason } from '../session/end_reason.js'
 import { ServerEnd, clientSession, type ServeHandlers } from '../session/serve.js'
 import type { Session } from '../session/session.js'
 import type { Quota } from '../session/quota.js'
-import type { SessionRecord, SessionTable } from './sessions.js'
+import type { SessionRecord, SessionTableControl } from './session_record.js'
 
 export class MainEnds {
   private readonly servers = new Map<number, ServerEnd>()
 
-  constructor(private readonly table: SessionTable) {}
+  constructor(private readonly table: SessionTableControl) {}
 
   /** Run a main-thread server's open() for `r`; resolves with its methods. */
   async openServer(r: SessionRecord, h: ServeHandlers): Promise<string[]> {
@@ -67,7 +67,7 @@ export class MainEnds {
     const end = this.servers.get(r.id)
     if (end === undefined) return
     this.servers.delete(r.id)
-    end.port.close(0)
+    end.port.close(r.why ?? 'closed')
   }
 
   /** The client end of a session the main thread opened. */

@@ -105,9 +105,9 @@ export class RootSessions {
   quotaTotals(): QuotaTotals {
     let bytes = 0
     let handles = 0
-    for (const s of this.pm.snapshotsOfAccounts()) {
-      bytes += s.bytes
-      handles += s.handles
+    for (const s of this.pm.snapshots()) {
+      bytes += s.quota.bytes
+      handles += s.quota.handles
     }
     return {
       total: { ...this.pm.accounts.total },

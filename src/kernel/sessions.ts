@@ -29,83 +29,18 @@ import { composeLabel } from '../session/route.js'
 import { canMove, isEnded, type SessionState } from '../session/state.js'
 import type { Accounts } from './accounts.js'
 import type { DomainEntry } from './domain_entry.js'
-import type { ServerEnd, ServiceRegistry } from './service_registry.js'
+import type { ServiceRegistry } from './service_registry.js'
 import type { EventSink, KernelEvent } from './events.js'
 import { MainEnds } from './session_main.js'
+import {
+  capacityArg,
+  domainLabel,
+  type OpenArgs,
+  type SessionInfo,
+  type SessionRecord,
+} from './session_record.js'
 
-/** Bytes of each of a session channel's rings, when the client asks for none. */
-export const DEFAULT_SESSION_CAPACITY = 65536
-
-/** What rt.sessions() shows of one session. */
-export interface SessionInfo {
-  id: number
-  service: string
-  label: string
-  state: SessionState
-  /** The client domain's id; null for the main thread. */
-  client: number | null
-  /** The server domain's id; null for the main thread. */
-  server: number | null
-  /** The quota the client moved into it. */
-  quota: Quota
-  /** Bytes of its channel (paid from the quota). */
-  channelBytes: number
-  /** Bytes ever written client -> server and server -> client (mod 2^32). */
-  bytesToServer: number
-  bytesToClient: number
-}
-
-/** One session, as the process manager keeps it. */
-export interface SessionRecord {
-  id: number
-  service: string
-  label: string
-  state: SessionState
-  escrow: Quota
-  channelBytes: number
-  client: DomainEntry | null
-  /** The client end's core; -1 the main thread. */
-  clientCore: number
-  server: ServerEnd
-  chan: Channel
-  handle: number | null
-  methods: string[]
-  args: unknown
-  why: SessionEndReason | null
-  /** Settled when the session reaches an end state. */
-  ended: Promise<void>
-  settleEnded: () => void
-}
-
-/** What an open asks: checked here, where it enters. */
-export interface OpenArgs {
-  service: unknown
-  label?: unknown
-  quota?: unknown
-  args?: unknown
-  capacity?: unknown
-}
-
-function capacityArg(v: unknown): number {
-  if (v === undefined) return DEFAULT_SESSION_CAPACITY
-  if (
-    typeof v !== 'number' ||
-    !Number.isInteger(v) ||
-    v < 1024 ||
-    v > 1 << 26 ||
-    (v & (v - 1)) !== 0
-  ) {
-    throw new RangeError(`capacity must be a power of two from 1024 to 2^26, got ${String(v)}`)
-  }
-  return v
-}
-
-/** A program URL's file name without extension: a domain's default label. */
-function programName(url: string): string {
-  const file = url.slice(url.lastIndexOf('/') + 1)
-  const dot = file.indexOf('.')
-  return dot > 0 ? file.slice(0, dot) : file
-}
+export type { OpenArgs, SessionInfo, SessionRecord } from './session_record.js'
 
 export class SessionTable {
   private readonly table = new Map<number, SessionRecord>()
@@ -121,7 +56,10 @@ export class SessionTable {
     private readonly entry: (id: number) => DomainEntry | undefined,
     private readonly events: EventSink<KernelEvent>,
   ) {
-    this.main = new MainEnds(this)
+    this.main = new MainEnds({
+      close: (r, why) => this.close(r, why),
+      upgrade: (r, q) => this.upgrade(r, q),
+    })
   }
 
   get(id: number): SessionRecord | undefined {
@@ -141,7 +79,7 @@ export class SessionTable {
       d !== null && d !== undefined;
       d = d.parentId === 0 ? null : this.entry(d.parentId)
     ) {
-      parts.push(d.label !== '' ? d.label : programName(d.program))
+      parts.push(domainLabel(d))
     }
     return composeLabel(parts.reverse())
   }

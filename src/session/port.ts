@@ -3,7 +3,7 @@ import { KernelError } from '../errors.js'
 import type { Channel } from '../ring/channel.js'
 import { decodeError, encodeError } from '../protocol/error_text.js'
 import { decodeValue, encodeValue } from './codec.js'
-import { reasonFromWord, type SessionEndReason } from './end_reason.js'
+import { reasonFromWord, reasonToWord, type SessionEndReason } from './end_reason.js'
 
 const CALL = 1
 const RESULT = 2
@@ -230,7 +230,8 @@ export class SessionPort {
     }
   }
 
-  close(word: number): void {
+  close(reason: SessionEndReason | number = 'closed'): void {
+    const word = typeof reason === 'number' ? reason : reasonToWord(reason)
     this.chan.close(word === 0 ? 1 : word)
     this.end(reasonFromWord(this.chan.closeReason) ?? 'closed')
   }
