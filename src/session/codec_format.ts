@@ -11,8 +11,9 @@
  *          | LATIN1 len byte*len           a string whose chars are all <= 0xFF
  *          | UTF8 u32le byte*              a well-formed string with a char > 0xFF
  *          | UTF16 u32le (u16le)*          a string with a lone surrogate (raw units)
- *          | OBJECT (key value)* END       a plain object (prototype Object.prototype)
- *          | NULL_OBJECT (key value)* END  an object with a null prototype
+ *          | OBJECT (key value)* END       an object whose prototype is Object.prototype
+ *                                          or null (decoded with Object.prototype, as
+ *                                          structured clone does)
  *          | ARRAY len value*len           a dense array, no named properties
  *          | BYTES len byte*len            a Uint8Array or Buffer (read as a Uint8Array)
  *          | V8 byte*                      only as the whole frame: node:v8 serializer
@@ -32,7 +33,6 @@ export const T_LATIN1 = 0x09
 export const T_UTF8 = 0x0a
 export const T_UTF16 = 0x0b
 export const T_OBJECT = 0x0c
-export const T_NULL_OBJECT = 0x0d
 export const T_ARRAY = 0x0e
 export const T_BYTES = 0x0f
 export const T_END = 0x10

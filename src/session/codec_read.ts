@@ -14,7 +14,6 @@ import {
   BufferUcs2Slice,
   BufferUtf8Slice,
   MathImul,
-  ObjectCreate,
   ObjectDefineProperty,
   ObjectPrototype,
   SafeArray,
@@ -36,7 +35,6 @@ import {
   T_INT8,
   T_LATIN1,
   T_NULL,
-  T_NULL_OBJECT,
   T_OBJECT,
   T_SMALL_INT,
   T_TRUE,
@@ -131,9 +129,7 @@ function readValue(): unknown {
     case T_UTF16:
       return readString(t)
     case T_OBJECT:
-      return readEntries({}, true)
-    case T_NULL_OBJECT:
-      return readEntries(ObjectCreate(null) as Record<string, unknown>, false)
+      return readEntries({})
     case T_ARRAY: {
       const n = readLen()
       const a = new SafeArray<unknown>(n)
@@ -224,13 +220,13 @@ function readKey(t: number): string {
   return made
 }
 
-function readEntries(o: Record<string, unknown>, inherits: boolean): object {
+function readEntries(o: Record<string, unknown>): object {
   for (;;) {
     const t = src[rp++]
     if (t === T_END) return o
     const k = readKey(t)
     const v = readValue()
-    if (inherits && k in ObjectPrototype) {
+    if (k in ObjectPrototype) {
       // `o[k] = v` would run Object.prototype's __proto__ setter (or another
       // inherited accessor); structured clone makes an own data property.
       dataProperty.value = v

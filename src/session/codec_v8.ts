@@ -73,6 +73,11 @@ class ViewSerializer extends Serializer {
     return dataCloneError(message)
   }
 
+  /** Without this V8 throws a plain Error; structured clone says DataCloneError. */
+  _getSharedArrayBufferId(): never {
+    throw dataCloneError('#<SharedArrayBuffer> could not be cloned.')
+  }
+
   _writeHostObject(object: object): void {
     if (!ArrayBufferIsView(object)) throw dataCloneError('this host object cannot be cloned')
     const view = object as ArrayBufferView

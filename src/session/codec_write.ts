@@ -48,7 +48,6 @@ import {
   T_INT8,
   T_LATIN1,
   T_NULL,
-  T_NULL_OBJECT,
   T_OBJECT,
   T_SMALL_INT,
   T_TRUE,
@@ -295,7 +294,7 @@ function writeObject(o: object, depth: number): boolean {
   if (proto === ObjectPrototype || proto === null) {
     if (ArrayIsArray(o) || ArrayBufferIsView(o)) return false // exotic, prototype swapped
     room(1)
-    buf[pos++] = proto === null ? T_NULL_OBJECT : T_OBJECT
+    buf[pos++] = T_OBJECT // a null prototype too: structured clone gives Object.prototype
     const rec = o as Record<string, unknown>
     // for-in: own enumerable string keys in Object.keys order, without allocating
     // their list; a key deleted by an earlier getter is skipped, as V8 does.

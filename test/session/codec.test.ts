@@ -1,0 +1,402 @@
+// The session value codec: decodeValue(encodeValue(v)) is structuredClone(v), compared
+// strictly (the node:v8 bytes of both results, and util.isDeepStrictEqual), for
+// fast-check's arbitrary values and hand-written edge cases; encoding into a
+// SharedArrayBuffer at odd offsets; -1 for every too-small space with nothing outside
+// it touched, then a retry that works; NOT_CLONEABLE. A fixed seed keeps runs
+// reproducible; set FC_SEED to explore others.
+import { serialize } from 'node:v8'
+import { isDeepStrictEqual } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { decodeValue, encodeValue } from '../../dist/src/session/codec.js'
+import { KernelError } from '../../dist/src/errors.js'
+
+const seed = Number(process.env.FC_SEED ?? 20240611)
+const SAB = new SharedArrayBuffer(1 << 20)
+/** A ring-like data area: a view over a SharedArrayBuffer that does not start at 0. */
+const ring = new Uint8Array(SAB, 3, SAB.byteLength - 3)
+
+function hex(v: unknown): string {
+  return serialize(v).toString('hex')
+}
+
+/** Encode at `at` in the ring, decode from there, and compare with structuredClone. */
+function roundTrip(v: unknown, at = 5): unknown {
+  const end = encodeValue(v, ring, at, ring.length)
+  expect(end).toBeGreaterThan(at)
+  const got = decodeValue(ring, at, end - at)
+  const want: unknown = structuredClone(v)
+  expect(hex(got)).toBe(hex(want))
+  expect(isDeepStrictEqual(got, want)).toBe(true)
+  return got
+}
+
+/** The value's encoded size. */
+function sizeOf(v: unknown): number {
+  return encodeValue(v, ring, 0, ring.length)
+}
+
+describe('round trip equals structuredClone', () => {
+  const all = {
+    withBoxedValues: true,
+    withMap: true,
+    withSet: true,
+    withObjectString: true,
+    withNullPrototype: true,
+    withBigInt: true,
+    withDate: true,
+    withTypedArray: true,
+    withSparseArray: true,
+    maxDepth: 4,
+  }
+  for (const stringUnit of ['grapheme', 'binary', 'binary-ascii'] as const) {
+    it(`fc.anything, every option, ${stringUnit} strings`, () => {
+      fc.assert(
+        fc.property(fc.anything({ ...all, stringUnit }), fc.nat({ max: 64 }), (v, at) => {
+          roundTrip(v, at)
+        }),
+        { seed, numRuns: 400 },
+      )
+    })
+  }
+
+  it('JSON-like values, the fast path, at every offset', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.nat({ max: 31 }), (v, at) => {
+        roundTrip(v, at)
+      }),
+      { seed, numRuns: 400 },
+    )
+  })
+
+  it('numbers: -0, NaN, the int8 / int32 / float64 boundaries', () => {
+    for (const n of [0, -0, NaN, Infinity, -Infinity, 1.5, 127, 128, -1, -128, -129]) roundTrip(n)
+    for (const n of [2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1, 2 ** 53, Number.MIN_VALUE])
+      roundTrip(n)
+    expect(Object.is(roundTrip(-0), -0)).toBe(true)
+    expect(roundTrip([-0, 0, 1])).toEqual([-0, 0, 1])
+  })
+
+  it('bigints inside and beyond 64 bits', () => {
+    for (const b of [
+      0n,
+      -1n,
+      2n ** 63n - 1n,
+      -(2n ** 63n),
+      2n ** 63n,
+      -(2n ** 63n) - 1n,
+      10n ** 40n,
+    ])
+      roundTrip(b)
+  })
+
+  it('strings: empty, Latin-1, BMP, astral, lone surrogates, long, length-byte edges', () => {
+    const strings = [
+      '',
+      'a',
+      'é',
+      'ÿ',
+      'Ā',
+      '€uro',
+      'naïve café',
+      '😀',
+      'a😀b',
+      '\ud800',
+      'a\udc00b',
+    ]
+    strings.push('\udbff\udfff', 'x\ud83d', 'a'.repeat(100_000), 'é'.repeat(300), '€'.repeat(5000))
+    for (const n of [8, 9, 32, 33, 254, 255, 256]) strings.push('k'.repeat(n), 'ü'.repeat(n))
+    for (const s of strings) {
+      roundTrip(s)
+      roundTrip({ [s]: s })
+    }
+    expect(roundTrip('a\ud800b')).toBe('a\ud800b')
+  })
+
+  it('plain, null-prototype and class-instance objects; keys Object.prototype has', () => {
+    class Point {
+      x = 1
+      y = 'two'
+      get sum(): number {
+        return 3
+      }
+    }
+    roundTrip(new Point()) // a plain object { x, y }: the prototype and its getter are gone
+    roundTrip({ get g() { return 5 }, n: 1 }) // prettier-ignore
+    roundTrip(Object.assign(Object.create(null) as object, { a: 1, b: { c: [] } }))
+    const tricky = JSON.parse('{"__proto__": {"x": 1}, "constructor": 2, "toString": 3, "0": 4}')
+    const got = roundTrip(tricky) as Record<string, unknown>
+    expect(Object.getPrototypeOf(got)).toBe(Object.prototype)
+    expect(Object.keys(got)).toEqual(['0', '__proto__', 'constructor', 'toString'])
+    roundTrip({ a: undefined, b: null, c: true, d: false, e: '', f: [], g: {} })
+    const many: Record<string, number> = {}
+    for (let i = 0; i < 300; i++) many[`key${i}`] = i
+    roundTrip(many)
+  })
+
+  it('an inherited setter on Object.prototype does not run while decoding', () => {
+    let calls = 0
+    Object.defineProperty(Object.prototype, 'polluted', {
+      set() {
+        calls++
+      },
+      configurable: true,
+    })
+    try {
+      const got = roundTrip({ polluted: 1 }) as Record<string, unknown>
+      expect(Object.getOwnPropertyDescriptor(got, 'polluted')?.value).toBe(1)
+      expect(calls).toBe(0)
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).polluted
+    }
+  })
+
+  it('arrays: dense, holey, sparse, with named properties, long, deep', () => {
+    roundTrip([1, 'a', [2, [3, []]], { x: [] }])
+    roundTrip(new Array(3).fill(7)) // holey elements, no hole
+    roundTrip([1, , 3]) // eslint-disable-line no-sparse-arrays
+    roundTrip([, undefined]) // eslint-disable-line no-sparse-arrays
+    const sparse: unknown[] = []
+    sparse[1000] = 1
+    roundTrip(sparse)
+    roundTrip('abcb'.match(/b/)) // index, input and groups are named properties
+    const named = Object.assign([1, 2], { extra: 'yes' })
+    roundTrip(named)
+    for (const n of [254, 255, 256, 70_000]) roundTrip(Array.from({ length: n }, (_, i) => i))
+    let deep: unknown = 'bottom'
+    for (let i = 0; i < 200; i++) deep = i % 2 === 0 ? { d: deep } : [deep]
+    roundTrip(deep)
+  })
+
+  it('cycles and shared references (structured clone keeps them)', () => {
+    const o: Record<string, unknown> = { n: 1 }
+    o.self = o
+    const got = roundTrip(o) as Record<string, unknown>
+    expect(got.self).toBe(got)
+    const a: unknown[] = [1]
+    a.push(a)
+    roundTrip(a)
+    const shared = { s: 'shared' }
+    const pair = roundTrip([shared, shared]) as unknown[]
+    expect(pair[0]).toBe(pair[1])
+    const bytes = new Uint8Array([1, 2])
+    const two = roundTrip({ a: bytes, b: bytes }) as Record<string, unknown>
+    expect(two.a).toBe(two.b)
+    // Past the short list of seen objects: a repeat found in the map.
+    const objects = Array.from({ length: 100 }, (_, i) => ({ i }))
+    roundTrip([...objects, objects[3]])
+    roundTrip(objects)
+  })
+
+  it('Uint8Array and Buffer come back as a Uint8Array of exactly their bytes', () => {
+    for (const n of [0, 1, 32, 33, 64, 254, 255, 100_000]) {
+      const u = Uint8Array.from({ length: n }, (_, i) => i * 7)
+      roundTrip(u)
+      const got = roundTrip(Buffer.from(u)) as Uint8Array
+      expect(got.constructor).toBe(Uint8Array)
+    }
+    const pooled = Buffer.from('pooled') // a view into an 8 KB pool
+    const got = decodeValue(ring, 0, encodeValue(pooled, ring, 0, ring.length)) as Uint8Array
+    expect([got.byteOffset, got.buffer.byteLength]).toEqual([0, 6])
+    const sub = new Uint8Array([9, 8, 7, 6]).subarray(1, 3)
+    roundTrip(sub)
+    roundTrip(new Uint8Array(new SharedArrayBuffer(4)).fill(5)) // copied, not shared
+  })
+
+  it('everything else goes through node:v8 and still equals structuredClone', () => {
+    const values: unknown[] = [
+      new Map<unknown, unknown>([
+        [1, { a: 'x' }],
+        ['k', new Set([1, 'two'])],
+      ]),
+      new Date(1e12),
+      /re+/giu,
+      new Error('boom', { cause: 1 }),
+      new RangeError('range'),
+      Object(1n),
+      Object('boxed'),
+      new Number(-0),
+      new ArrayBuffer(16),
+      new Float64Array([1.5, -0, NaN]),
+      new BigInt64Array([-1n]),
+      new DataView(new ArrayBuffer(8), 2, 4),
+      Buffer.from('nested in a map'),
+      { m: new Map([[Buffer.from('k'), new Int16Array([1, -1])]]) },
+    ]
+    for (const v of values) roundTrip(v)
+  })
+})
+
+describe('memory', () => {
+  it('decoded values do not alias the ring', () => {
+    const at = 11
+    const end = encodeValue({ b: new Uint8Array([1, 2, 3]), s: 'text' }, ring, at, ring.length)
+    const got = decodeValue(ring, at, end - at) as { b: Uint8Array; s: string }
+    ring.fill(0xee, at, end)
+    expect([...got.b]).toEqual([1, 2, 3])
+    expect(got.s).toBe('text')
+    expect(got.b.buffer).toBeInstanceOf(ArrayBuffer)
+  })
+
+  it('decodes from a Buffer or a plain Uint8Array as well as from a SharedArrayBuffer', () => {
+    const v = { id: 7, name: 'abc', tags: ['x', 'y'], m: new Map([[1, 2]]) }
+    for (const out of [Buffer.alloc(256), new Uint8Array(256), new Uint8Array(SAB, 1001, 256)]) {
+      const end = encodeValue(v, out, 9, 200)
+      expect(hex(decodeValue(out, 9, end - 9))).toBe(hex(structuredClone(v)))
+    }
+  })
+})
+
+describe('a space too small', () => {
+  const samples: unknown[] = [
+    undefined,
+    null,
+    true,
+    5,
+    -100,
+    100_000,
+    1.5,
+    -0,
+    12n,
+    'short',
+    'é'.repeat(300),
+    '€€',
+    '\ud800',
+    'x'.repeat(300),
+    { n: 1 },
+    Object.assign(Object.create(null) as object, { a: 'b' }),
+    { id: 7, name: 'abc', tags: ['x', 'y'] },
+    [1, [2, [3]]],
+    new Uint8Array(64).fill(1),
+    Buffer.from('buffer'),
+    new Map([[1, 2]]),
+    [1, , 2], // eslint-disable-line no-sparse-arrays
+  ]
+
+  it('answers -1 for every size below the need, touching nothing outside, then fits', () => {
+    const at = 100
+    for (const v of samples) {
+      const need = sizeOf(v)
+      for (let room = 0; room < need; room++) {
+        encodeValue(0, ring, 0, 8) // drop the kept clone: each size encodes afresh
+        ring.fill(0xa5, at - 16, at + need + 16)
+        expect(encodeValue(v, ring, at, at + room)).toBe(-1)
+        for (let i = at - 16; i < at; i++) expect(ring[i]).toBe(0xa5)
+        for (let i = at + room; i < at + need + 16; i++) expect(ring[i]).toBe(0xa5)
+        // The retry, in a space exactly big enough.
+        expect(encodeValue(v, ring, at, at + need)).toBe(at + need)
+        expect(hex(decodeValue(ring, at, need))).toBe(hex(structuredClone(v)))
+      }
+    }
+  })
+
+  it('a retry of the same value reuses the first read: getters run once', () => {
+    let reads = 0
+    const v = {
+      get lazy(): string {
+        reads++
+        return 'z'.repeat(100)
+      },
+    }
+    encodeValue(0, ring, 0, 8)
+    expect(encodeValue(v, ring, 0, 10)).toBe(-1)
+    expect(encodeValue(v, ring, 0, 20)).toBe(-1)
+    const end = encodeValue(v, ring, 0, 1000)
+    expect(reads).toBe(1)
+    expect(decodeValue(ring, 0, end)).toEqual({ lazy: 'z'.repeat(100) })
+  })
+
+  it('a different value after -1 is encoded afresh', () => {
+    const big = { s: 'q'.repeat(50) }
+    expect(encodeValue(big, ring, 0, 10)).toBe(-1)
+    const end = encodeValue({ other: 1 }, ring, 0, 100)
+    expect(decodeValue(ring, 0, end)).toEqual({ other: 1 })
+    big.s = 'changed'
+    const again = encodeValue(big, ring, 0, 100)
+    expect(decodeValue(ring, 0, again)).toEqual({ s: 'changed' })
+  })
+
+  it('rejects a range outside out', () => {
+    expect(() => encodeValue(1, new Uint8Array(8), 4, 2)).toThrow(RangeError)
+    expect(() => encodeValue(1, new Uint8Array(8), 0, 9)).toThrow(RangeError)
+    expect(() => decodeValue(new Uint8Array(8), 4, 5)).toThrow(RangeError)
+  })
+
+  it('a frame that is not exactly one value is PROTOCOL', () => {
+    const end = encodeValue({ n: 1 }, ring, 0, 100)
+    for (const len of [0, end - 1, end + 1]) {
+      let code = 'none'
+      try {
+        decodeValue(ring, 0, len)
+      } catch (err) {
+        code = err instanceof KernelError ? err.code : String(err)
+      }
+      expect(code).toBe('PROTOCOL')
+    }
+  })
+})
+
+describe('NOT_CLONEABLE', () => {
+  const bad: [string, () => unknown][] = [
+    ['a function', () => () => 1],
+    ['a symbol', () => Symbol('s')],
+    ['a nested function', () => ({ a: [1, { f(): void {} }] })],
+    ['a WeakMap', () => new WeakMap()],
+    ['an object holding a WeakMap', () => ({ w: new WeakMap() })],
+    ['a promise', () => Promise.resolve(1)],
+    // structuredClone shares one within the process; a ring cannot carry shared memory.
+    ['a SharedArrayBuffer', () => new SharedArrayBuffer(8)],
+    ['a proxy', () => new Proxy({}, {})],
+    ['a proxy in an array', () => [new Proxy([], {})]],
+  ]
+  for (const [name, make] of bad) {
+    it(name, () => {
+      let err: unknown
+      try {
+        encodeValue(make(), ring, 0, 1000)
+      } catch (e) {
+        err = e
+      }
+      expect(err).toBeInstanceOf(KernelError)
+      expect((err as KernelError).code).toBe('NOT_CLONEABLE')
+      const cause = (err as { cause?: { name?: string } }).cause
+      expect(cause?.name).toBe('DataCloneError')
+      // The same value is refused by structuredClone itself (but a SharedArrayBuffer).
+      if (name !== 'a SharedArrayBuffer') expect(() => structuredClone(make())).toThrow()
+      // Nothing is left behind: the next value encodes.
+      const end = encodeValue({ ok: true }, ring, 0, 100)
+      expect(decodeValue(ring, 0, end)).toEqual({ ok: true })
+    })
+  }
+
+  it("a proxy's traps do not run", () => {
+    let traps = 0
+    const p = new Proxy(
+      {},
+      {
+        get: () => traps++,
+        ownKeys: () => (traps++, []),
+        getPrototypeOf: () => (traps++, Object.prototype),
+      },
+    )
+    expect(() => encodeValue({ p }, ring, 0, 100)).toThrow(KernelError)
+    expect(traps).toBe(0)
+  })
+
+  it("a getter's throw is the cause", () => {
+    const boom = new TypeError('getter')
+    const v = {
+      get x(): never {
+        throw boom
+      },
+    }
+    let err: unknown
+    try {
+      encodeValue(v, ring, 0, 100)
+    } catch (e) {
+      err = e
+    }
+    expect(KernelError.is(err, 'NOT_CLONEABLE')).toBe(true)
+    expect((err as Error).cause).toBe(boom)
+  })
+})
