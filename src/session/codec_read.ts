@@ -23,6 +23,7 @@ import {
   TypedArraySet,
 } from '../intrinsics.js'
 import { KernelError } from '../errors.js'
+import { MAX_SHAPE_KEYS, shapeFactory } from './codec_shapes.js'
 import {
   LEN_LONG,
   T_ARRAY,
@@ -67,6 +68,15 @@ const KEY_SLOTS = 512
 const KEY_MAX = 32
 const keyCache: (string | undefined)[] = []
 for (let i = 0; i < KEY_SLOTS; i++) keyCache[i] = undefined
+/** readKey's hash of the key it read (for the object's shape), or NO_HASH. */
+const NO_HASH = -1
+let keyHash = NO_HASH
+const SHAPE_SEED = 0x811c9dc5 | 0
+
+/** The entries of the objects being read, innermost on top (reused, never shrunk). */
+const keyStack: string[] = []
+const valStack: unknown[] = []
+let top = 0
 
 /** Read one value from bytes[at, at + length); throws RangeError if it is not exactly one. */
 export function readFast(bytes: Uint8Array, at: number, length: number): unknown {
@@ -77,6 +87,11 @@ export function readFast(bytes: Uint8Array, at: number, length: number): unknown
     v = readValue()
   } finally {
     src = EMPTY
+    if (top !== 0) {
+      // A malformed frame stopped inside an object: drop what it had read.
+      for (let i = 0; i < top; i++) valStack[i] = undefined
+      top = 0
+    }
   }
   if (rp !== at + length)
     throw new KernelError('PROTOCOL', 'session codec: the frame is not one value')
@@ -129,7 +144,7 @@ function readValue(): unknown {
     case T_UTF16:
       return readString(t)
     case T_OBJECT:
-      return readEntries({})
+      return readEntries()
     case T_ARRAY: {
       const n = readLen()
       const a = new SafeArray<unknown>(n)
@@ -146,12 +161,7 @@ function readValue(): unknown {
 }
 
 function readString(t: number): string {
-  if (t === T_LATIN1) {
-    const n = readLen()
-    const p = rp
-    rp = p + n
-    return latin1(src, p, n)
-  }
+  if (t === T_LATIN1) return readKey(t) // short values repeat too ('ok', 'blue'...)
   const n = readU32()
   const p = rp
   if (t === T_UTF8) {
@@ -199,7 +209,12 @@ function latin1(b: Uint8Array, p: number, n: number): string {
   return BufferLatin1Slice(b, p, p + n)
 }
 
+/**
+ * A LATIN1 string (a key, or a value: short ones go through the cache of recently
+ * seen strings), with keyHash set for the object's shape; another tag reads afresh.
+ */
 function readKey(t: number): string {
+  keyHash = NO_HASH
   if (t !== T_LATIN1) return readString(t)
   const n = readLen()
   const p = rp
@@ -208,6 +223,7 @@ function readKey(t: number): string {
   if (n > KEY_MAX) return latin1(b, p, n)
   let h = n
   for (let i = 0; i < n; i++) h = (MathImul(h, 31) + b[p + i]) | 0
+  keyHash = h & 0x3fffffff
   const slot = (h ^ (h >>> 9)) & (KEY_SLOTS - 1)
   const known = keyCache[slot]
   if (known !== undefined && known.length === n) {
@@ -220,22 +236,44 @@ function readKey(t: number): string {
   return made
 }
 
-function readEntries(o: Record<string, unknown>): object {
+function readEntries(): object {
+  const base = top
+  let shape = SHAPE_SEED
+  let cacheable = true
   for (;;) {
     const t = src[rp++]
-    if (t === T_END) return o
+    if (t === T_END) break
     const k = readKey(t)
-    const v = readValue()
-    if (k in ObjectPrototype) {
-      // `o[k] = v` would run Object.prototype's __proto__ setter (or another
-      // inherited accessor); structured clone makes an own data property.
-      dataProperty.value = v
-      ObjectDefineProperty(o, k, dataProperty)
-      dataProperty.value = undefined
-    } else {
-      o[k] = v
+    if (keyHash === NO_HASH) cacheable = false
+    else shape = MathImul(shape ^ keyHash, 0x01000193)
+    keyStack[top] = k
+    valStack[top] = undefined
+    top++ // a nested object's entries go above this one's
+    valStack[top - 1] = readValue()
+  }
+  const n = top - base
+  const make = cacheable && n <= MAX_SHAPE_KEYS ? shapeFactory(keyStack, base, n, shape) : null
+  let o: Record<string, unknown>
+  if (make !== null) {
+    o = make(valStack, base) as Record<string, unknown>
+  } else {
+    o = {}
+    for (let i = base; i < top; i++) {
+      const k = keyStack[i]
+      if (k in ObjectPrototype) {
+        // `o[k] = v` would run Object.prototype's __proto__ setter (or another
+        // inherited accessor); structured clone makes an own data property.
+        dataProperty.value = valStack[i]
+        ObjectDefineProperty(o, k, dataProperty)
+        dataProperty.value = undefined
+      } else {
+        o[k] = valStack[i]
+      }
     }
   }
+  for (let i = base; i < top; i++) valStack[i] = undefined // hold no decoded value
+  top = base
+  return o
 }
 
 function readBytes(): Uint8Array {

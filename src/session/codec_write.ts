@@ -25,7 +25,7 @@ import {
   BufferByteLength,
   BufferUtf8Write,
   ObjectGetPrototypeOf,
-  ObjectHasOwn,
+  ObjectPrototypeHasOwnProperty,
   ObjectKeys,
   ObjectPrototype,
   SafeMap,
@@ -299,7 +299,7 @@ function writeObject(o: object, depth: number): boolean {
     // for-in: own enumerable string keys in Object.keys order, without allocating
     // their list; a key deleted by an earlier getter is skipped, as V8 does.
     for (const k in rec) {
-      if (!ObjectHasOwn(rec, k)) continue
+      if (!ObjectPrototypeHasOwnProperty(rec, k)) continue
       writeString(k)
       if (!writeValue(rec[k], depth + 1)) return false
     }
