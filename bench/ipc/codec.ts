@@ -33,18 +33,18 @@ export interface CodecCase {
 
 export interface CodecAllocation {
   value: string
-  /** Heap bytes per encode, over `ops` encodes with no GC in between. */
+  /** Heap bytes per encode, over `ops` encodes with no GC in between (NaN if one ran). */
   encodeBytesPerOp: number
   /** The same for v8.serialize of the same value, for scale. */
   v8SerializeBytesPerOp: number
   ops: number
-  /** Scavenges (and other GCs) during 1M encodes of the value. */
+  /** GCs (scavenges) observed during 1M encodes of the value. */
   gcsPer1MEncodes: number
 }
 
 export interface CodecFigures {
   cases: CodecCase[]
-  allocation: CodecAllocation
+  allocation: CodecAllocation[]
 }
 
 /** A JSON-like record of about 1 KB (JSON.stringify length). */
@@ -150,9 +150,8 @@ async function bytesPerOp(fn: () => void, ops: number, gc: () => void): Promise<
   return gcs === 0 ? (after - before) / ops : NaN
 }
 
-async function allocation(quick: boolean): Promise<CodecAllocation> {
+async function allocation(name: string, value: unknown, quick: boolean): Promise<CodecAllocation> {
   const gc = gcFunction()
-  const value = { id: 7, name: 'abc', tags: ['x', 'y'] }
   const encode = (): void => {
     sink += encodeValue(value, ring, 16, ring.length)
   }
@@ -171,7 +170,7 @@ async function allocation(quick: boolean): Promise<CodecAllocation> {
     for (let i = 0; i < million; i++) encode()
   })
   return {
-    value: "{ id: 7, name: 'abc', tags: ['x','y'] }",
+    value: name,
     encodeBytesPerOp,
     v8SerializeBytesPerOp,
     ops,
@@ -196,7 +195,11 @@ export async function codecFigures(quick: boolean): Promise<CodecFigures> {
       rme: ours.stats.rme,
     })
   }
-  return { cases, allocation: await allocation(quick) }
+  const allocations: CodecAllocation[] = []
+  for (const i of [2, 3, 4]) {
+    allocations.push(await allocation(CODEC_VALUES[i].name, CODEC_VALUES[i].value, quick))
+  }
+  return { cases, allocation: allocations }
 }
 
 function fmt(hz: number): string {
@@ -214,12 +217,14 @@ async function main(): Promise<void> {
         `  structuredClone ${fmt(c.structuredCloneHz).padStart(10)} (x${c.vsStructuredClone.toFixed(1)})`,
     )
   }
-  const a = f.allocation
-  console.log(
-    `allocation, ${a.value}: encode ${a.encodeBytesPerOp.toFixed(2)} B/op over ${a.ops} ops` +
-      ` (v8.serialize ${a.v8SerializeBytesPerOp.toFixed(0)} B/op);` +
-      ` ${a.gcsPer1MEncodes} GCs per 1M encodes`,
-  )
+  console.log('heap allocated per encode (the decoded value itself is not counted)')
+  for (const a of f.allocation) {
+    console.log(
+      `${a.value.padEnd(56)} encode ${a.encodeBytesPerOp.toFixed(2)} B/op over ${a.ops} ops` +
+        ` (v8.serialize ${a.v8SerializeBytesPerOp.toFixed(0)} B/op);` +
+        ` ${a.gcsPer1MEncodes} GCs per 1M encodes`,
+    )
+  }
   if (sink === 0.5) console.log('')
 }
 
