@@ -243,6 +243,51 @@ describe('round trip equals structuredClone', () => {
   })
 })
 
+describe('a realm whose globals a domain replaced', () => {
+  it('still encodes and decodes (the codec uses the intrinsics it captured)', () => {
+    const saved = {
+      charCodeAt: String.prototype.charCodeAt,
+      fromCharCode: String.fromCharCode,
+      Array: globalThis.Array,
+      hasOwn: Object.prototype.hasOwnProperty,
+      getPrototypeOf: Object.getPrototypeOf,
+      keys: Object.keys,
+      set: Uint8Array.prototype.set,
+      stringify: JSON.stringify,
+    }
+    const v = { id: 7, name: 'abc', tags: ['x', 'y'], b: new Uint8Array(40).fill(3), m: new Map() }
+    const want = hex(structuredClone(v))
+    const results: unknown[] = [undefined, undefined, undefined]
+    const broken = (): never => {
+      throw new Error('replaced by a domain')
+    }
+    try {
+      String.prototype.charCodeAt = broken
+      String.fromCharCode = broken
+      globalThis.Array = broken as unknown as ArrayConstructor
+      Object.prototype.hasOwnProperty = broken
+      Object.getPrototypeOf = broken
+      Object.keys = broken
+      Uint8Array.prototype.set = broken
+      JSON.stringify = broken
+      for (let i = 0; i < 3; i++) {
+        const end = encodeValue(v, ring, 0, 1000)
+        results[i] = decodeValue(ring, 0, end)
+      }
+    } finally {
+      String.prototype.charCodeAt = saved.charCodeAt
+      String.fromCharCode = saved.fromCharCode
+      globalThis.Array = saved.Array
+      Object.prototype.hasOwnProperty = saved.hasOwn
+      Object.getPrototypeOf = saved.getPrototypeOf
+      Object.keys = saved.keys
+      Uint8Array.prototype.set = saved.set
+      JSON.stringify = saved.stringify
+    }
+    for (const got of results) expect(hex(structuredClone(got))).toBe(want)
+  })
+})
+
 describe('memory', () => {
   it('decoded values do not alias the ring', () => {
     const at = 11
