@@ -32,6 +32,7 @@ interface Calc {
   domainId: number
   add(a: number, b: number): number
   echo<T>(v: T): T
+  unsendable(): symbol
   slow<T>(ms: number, v: T): Promise<T>
   never(): Promise<never>
   fail(message: string): never
@@ -145,6 +146,11 @@ describe('main thread <-> domain', () => {
     // A value structured clone refuses is refused on this side, at the call.
     await expect(within(calc.echo(Symbol('x') as never), 'symbol')).rejects.toMatchObject({
       code: 'NOT_CLONEABLE',
+    })
+    // A result that cannot be sent: comlink's own answer for it.
+    await expect(within(calc.unsendable(), 'unsendable')).rejects.toMatchObject({
+      name: 'TypeError',
+      message: 'Unserializable return value',
     })
     // The channel goes on.
     expect(await within(calc.add(1, 2), 'after errors')).toBe(3)
