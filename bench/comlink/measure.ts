@@ -15,8 +15,13 @@ export interface LatencyRun {
   mean: number
 }
 
+/** Just the ping: a comlink proxy's, or a plain session's (session.call). */
+export interface Pinger {
+  ping(x: number): Promise<number>
+}
+
 /** Calls per second with `window` calls in flight (each answer starts the next). */
-export async function rate(api: Remote, total: number, window: number): Promise<number> {
+export async function rate(api: Pinger, total: number, window: number): Promise<number> {
   let started = 0
   let done = 0
   let fail: unknown = null
@@ -41,7 +46,7 @@ export async function rate(api: Remote, total: number, window: number): Promise<
 }
 
 /** One call in flight: round trips in microseconds. */
-export async function latency(api: Remote, count: number): Promise<LatencyRun> {
+export async function latency(api: Pinger, count: number): Promise<LatencyRun> {
   const lat = new Float64Array(count)
   for (let i = 0; i < count; i++) {
     const t0 = performance.now()

@@ -30,7 +30,14 @@ import type { SuiteContext } from '../lib/suite.js'
 import type { BenchApi } from './api.js'
 import { loopbackPair } from './loopback.js'
 import { benchApi } from './api.js'
-import { callbackLatency, latency, rate, type LatencyRun, type Remote } from './measure.js'
+import {
+  callbackLatency,
+  latency,
+  rate,
+  type LatencyRun,
+  type Pinger,
+  type Remote,
+} from './measure.js'
 
 const IN_FLIGHT = 256
 
@@ -39,26 +46,30 @@ interface Side {
   close(): Promise<void>
 }
 
-async function ringSide(): Promise<Side & { rt: Runtime; session: Session }> {
-  const rt = await boot({ cores: 1 })
-  await rt.spawn(new URL('./server-domain.js', import.meta.url), { core: 0, label: 'bench' })
-  let session: Session | null = null
+/** Open a session of `name`, retrying (bounded) while the domain starts serving. */
+async function open(rt: Runtime, name: string): Promise<Session> {
   const t0 = Date.now()
-  while (session === null) {
+  for (;;) {
     try {
-      session = await rt.session('comlink-bench', { label: 'bench' })
+      return await rt.session(name, { label: 'bench' })
     } catch (err) {
       if (Date.now() - t0 > 10_000) throw err
       await new Promise((r) => setTimeout(r, 5))
     }
   }
-  const s = session
+}
+
+async function ringSide(): Promise<Side & { plain: Pinger }> {
+  const rt = await boot({ cores: 1 })
+  await rt.spawn(new URL('./server-domain.js', import.meta.url), { core: 0, label: 'bench' })
+  const s = await open(rt, 'comlink-bench')
+  const p = await open(rt, 'plain-bench')
   return {
-    rt,
-    session: s,
     api: wrapSession<BenchApi>(s),
+    plain: { ping: (x: number) => p.call('ping', x) as Promise<number> },
     async close() {
       await s.close()
+      await p.close()
       await rt.shutdown()
     },
   }
@@ -107,8 +118,18 @@ export async function runComlinkSuite(ctx: SuiteContext): Promise<SuiteReport> {
   const latCount = n(20_000, 2_000)
   const cbCount = n(5_000, 500)
 
-  const rates = { rings: [] as number[], port: [] as number[], loop: [] as number[] }
-  const lat = { rings: [] as LatencyRun[], port: [] as LatencyRun[], loop: [] as LatencyRun[] }
+  const rates = {
+    rings: [] as number[],
+    port: [] as number[],
+    loop: [] as number[],
+    plain: [] as number[],
+  }
+  const lat = {
+    rings: [] as LatencyRun[],
+    port: [] as LatencyRun[],
+    loop: [] as LatencyRun[],
+    plain: [] as LatencyRun[],
+  }
   const cb = { rings: [] as LatencyRun[], port: [] as LatencyRun[] }
   let othersMax = 0
 
@@ -131,6 +152,8 @@ export async function runComlinkSuite(ctx: SuiteContext): Promise<SuiteReport> {
     })
     await rate(loop, calls >> 3, IN_FLIGHT)
     await latency(loop, latCount >> 3)
+    await rate(ring.plain, calls >> 3, IN_FLIGHT)
+    await latency(ring.plain, latCount >> 3)
     for (let r = 1; r <= runs; r++) {
       say(`run ${r}/${runs}`)
       await ctx.quiet?.wait()
@@ -147,6 +170,8 @@ export async function runComlinkSuite(ctx: SuiteContext): Promise<SuiteReport> {
       })
       rates.loop.push(await rate(loop, calls, IN_FLIGHT))
       lat.loop.push(await latency(loop, latCount))
+      rates.plain.push(await rate(ring.plain, calls, IN_FLIGHT))
+      lat.plain.push(await latency(ring.plain, latCount))
       othersMax = Math.max(othersMax, othersLoad(before, cpuSnapshot()))
     }
   } finally {
@@ -174,6 +199,7 @@ export async function runComlinkSuite(ctx: SuiteContext): Promise<SuiteReport> {
       peers: { messageport: median(rates.port), 'comlink-alone': median(rates.loop) },
       headline: 'messageport',
       target: { op: '>=', value: 5, peer: 'messageport' },
+      extra: { sessionCall: median(rates.plain) },
     },
   ]
   for (const k of ['p50', 'p99'] as const) {
@@ -190,7 +216,7 @@ export async function runComlinkSuite(ctx: SuiteContext): Promise<SuiteReport> {
       headline: 'messageport',
       // p50 at most a third of the port's: a ratio (port / rings) of at least 3.
       target: k === 'p50' ? { op: '>=', value: 3, peer: 'messageport' } : undefined,
-      extra: { mean: med(lat.rings, 'mean') },
+      extra: { mean: med(lat.rings, 'mean'), sessionCall: med(lat.plain, k) },
     })
   }
   figures.push({
@@ -224,6 +250,8 @@ export async function runComlinkSuite(ctx: SuiteContext): Promise<SuiteReport> {
       'comlink-alone = comlink with both halves on the main thread over a loopback endpoint ' +
         '(a microtask per message, no copy, no thread hop): the ceiling comlink itself puts on ' +
         'any transport, not a peer to beat (bench/comlink/loopback.ts)',
+      'sessionCall (extra) = the same ping as a plain session method (session.call) to the ' +
+        'same domain: the rings without comlink, for scale',
     ],
   }
 }
