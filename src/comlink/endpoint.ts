@@ -11,7 +11,7 @@
  * wire value (wire.ts closedAnswer): every pending call rejects SESSION_CLOSED.
  */
 import type { Endpoint } from 'comlink'
-import { closedAnswer, isRequest, isResponse, type WireMessage } from './wire.js'
+import { closedAnswer, isRequest, isResponse, unexposedAnswer, type WireMessage } from './wire.js'
 
 /** What an endpoint needs from the multiplexer that owns its session. */
 export interface ChannelHost {
@@ -137,6 +137,14 @@ export class RingEndpoint implements Endpoint {
   }
 
   #dispatch(m: WireMessage): void {
+    if (this.#listeners.length === 0) {
+      // Started, and nobody listens: a request would wait forever (comlink's expose
+      // removes its listener on RELEASE). Answer it with an error instead.
+      if (isRequest(m) && typeof m.id === 'string' && this.#ended === null) {
+        this.#postQuietly(unexposedAnswer(m.id))
+      }
+      return
+    }
     const ev = { data: m }
     // A copy: a listener may remove itself (comlink's expose does, on RELEASE).
     const ls = this.#listeners.length === 1 ? this.#listeners : this.#listeners.slice()
@@ -151,6 +159,15 @@ export class RingEndpoint implements Endpoint {
           throw err
         })
       }
+    }
+  }
+
+  /** An answer of this layer's own: if it cannot go (the session ended), nobody waits for it. */
+  #postQuietly(m: WireMessage): void {
+    try {
+      this.#host.post(this.channel, m)
+    } catch {
+      /* the session ended meanwhile */
     }
   }
 

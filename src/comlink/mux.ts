@@ -14,7 +14,7 @@
 import * as Comlink from 'comlink'
 import type { Session } from '../session/session.js'
 import { RingEndpoint, type ChannelHost } from './endpoint.js'
-import { mapProxies, type WireMessage } from './wire.js'
+import { isRequest, mapProxies, unexposedAnswer, type WireMessage } from './wire.js'
 
 /** A proxied value on its way out: the handler's placeholder, bound to a channel at send. */
 export class ProxyOut {
@@ -133,8 +133,19 @@ export class SessionMux implements ChannelHost {
       }
       if (typeof msg !== 'object' || msg === null) continue
       const ep = this.#channels.get(ch)
-      // A channel released meanwhile: what was in flight for it has nobody to go to.
-      if (ep === undefined) continue
+      if (ep === undefined) {
+        // A channel released meanwhile: an answer has nobody to go to; a request gets
+        // an error answer rather than no answer at all.
+        const m = msg as WireMessage
+        if (isRequest(m) && typeof m.id === 'string') {
+          try {
+            this.session.send([ch, unexposedAnswer(m.id)])
+          } catch {
+            /* the session ended meanwhile */
+          }
+        }
+        continue
+      }
       mapProxies(msg, this.#bindIn)
       ep.receive(msg)
     }

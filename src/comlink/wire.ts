@@ -85,13 +85,27 @@ export function mapProxies(m: WireMessage, bind: (v: unknown) => unknown): void 
  * properties (here `code`) are copied onto the Error it throws.
  */
 export function closedAnswer(id: string, message: string): WireMessage {
+  return errorAnswer(id, 'SESSION_CLOSED', message)
+}
+
+/**
+ * The answer to a request that nobody will answer on a live session: nothing is
+ * exposed on its channel (released, or never exposed). comlink would let it wait
+ * forever.
+ */
+export function unexposedAnswer(id: string): WireMessage {
+  return errorAnswer(
+    id,
+    'NO_SUCH_METHOD',
+    'nothing is exposed on this channel (it was released, or never exposed)',
+  )
+}
+
+function errorAnswer(id: string, code: string, message: string): WireMessage {
   return {
     id,
     type: 'HANDLER',
     name: 'throw',
-    value: {
-      isError: true,
-      value: { name: 'KernelError', message: `SESSION_CLOSED: ${message}`, code: 'SESSION_CLOSED' },
-    },
+    value: { isError: true, value: { name: 'KernelError', message: `${code}: ${message}`, code } },
   }
 }

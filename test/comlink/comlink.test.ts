@@ -225,6 +225,14 @@ describe('main thread <-> domain', () => {
     expect((await within(calc.stats(), 'stats after release')).channels).toBe(0)
     // A released proxy is unusable (comlink's own rule).
     expect(() => c.inc()).toThrow(/released/)
+
+    // Releasing the session's own proxy: the domain stops exposing. A later wrap's
+    // call gets an error answer, where comlink alone would wait forever.
+    calc[Comlink.releaseProxy]()
+    await until(() => comlinkStats(s).pending === 0, 'the release answered')
+    await expect(within(wrapSession<Calc>(s).add(1, 2), 'after release')).rejects.toMatchObject({
+      code: 'NO_SUCH_METHOD',
+    })
     await s.close()
   })
 })
