@@ -12,6 +12,7 @@
  */
 import type { Endpoint } from 'comlink'
 import { closedAnswer, isRequest, isResponse, unexposedAnswer, type WireMessage } from './wire.js'
+import { answered, took } from './quiet.js'
 
 /** What an endpoint needs from the multiplexer that owns its session. */
 export interface ChannelHost {
@@ -40,6 +41,8 @@ export class RingEndpoint implements Endpoint {
   readonly #listeners: MessageListener[] = []
   /** Requests sent and not answered: their ids. */
   readonly #pending = new Set<string>()
+  /** Requests handed to the listeners (an exposed object) and not answered yet: their ids. */
+  readonly #taken = new Set<string>()
   /** Messages that arrived before start() (a MessagePort queues them the same way). */
   #queue: WireMessage[] | null = []
   /** The id of the RELEASE this end sent (a wrapped sub-channel frees at its answer). */
@@ -69,6 +72,7 @@ export class RingEndpoint implements Endpoint {
    */
   postMessage(message: WireMessage, _transfer?: unknown[]): void {
     const request = isRequest(message)
+    if (!request && typeof message.id === 'string' && this.#taken.delete(message.id)) answered()
     if (this.#ended !== null) {
       // A call on a dead channel rejects like a pending one; an answer has nobody to go to.
       if (request && typeof message.id === 'string') this.#answerLater(message.id, this.#ended)
@@ -129,6 +133,9 @@ export class RingEndpoint implements Endpoint {
     this.start()
     for (const id of this.#pending) this.#dispatch(closedAnswer(id, why))
     this.#pending.clear()
+    // What was taken here can no longer be answered: nobody waits for it.
+    if (this.#taken.size > 0) answered(this.#taken.size)
+    this.#taken.clear()
   }
 
   #deliver(m: WireMessage): void {
@@ -144,6 +151,10 @@ export class RingEndpoint implements Endpoint {
         this.#postQuietly(unexposedAnswer(m.id))
       }
       return
+    }
+    if (isRequest(m) && typeof m.id === 'string' && !this.#taken.has(m.id)) {
+      this.#taken.add(m.id)
+      took()
     }
     const ev = { data: m }
     // A copy: a listener may remove itself (comlink's expose does, on RELEASE).

@@ -21,3 +21,4 @@ export {
   type ExposeServiceOptions,
 } from './service.js'
 export { installProxyHandler, uninstallProxyHandler } from './proxy_handler.js'
+export { comlinkQuiet } from './quiet.js'

@@ -11,6 +11,8 @@ import type { Session } from '../session/session.js'
 import type { RingEndpoint, RingEndpointStats } from './endpoint.js'
 import { muxOf } from './mux.js'
 import { installProxyHandler } from './proxy_handler.js'
+import { comlinkQuiet } from './quiet.js'
+import { KernelError } from '../errors.js'
 
 /**
  * comlink's Endpoint over a session (channel 0 of its multiplexer; the same object
@@ -43,6 +45,8 @@ export function comlinkStats(session: Session): RingEndpointStats {
 /** A server: a domain's ctx or the runtime (rt.serve). */
 export interface ServeHost {
   serve(name: string, handlers: ServeHandlers): void | Promise<void>
+  /** A domain's live-update handler (ctx.onUpdate); the main thread has none. */
+  onUpdate?(handler: (() => unknown) | null): void
 }
 
 /** Makes the object a session exposes, from what its client asked (label, args, quota). */
@@ -51,6 +55,15 @@ export type ServiceFactory<T extends object> = (req: SessionRequest) => T | Prom
 export interface ExposeServiceOptions {
   /** The session ended (after its pending calls were rejected). */
   close?(req: SessionRequest, why: SessionEndReason): void | Promise<void>
+  /**
+   * In a domain, exposeService sets ctx.onUpdate: at a live update's quiescent point
+   * it waits for the comlink calls this domain is running, then hands over what this
+   * returns (ctx.inheritedState() in the new incarnation). Use it instead of
+   * ctx.onUpdate, which would replace the wait.
+   */
+  onUpdate?(): unknown
+  /** How long that wait may take before the update fails (ms, default 10000). */
+  quietTimeoutMs?: number
 }
 
 /**
@@ -71,6 +84,14 @@ export function exposeService<T extends object>(
   const factory =
     typeof target === 'function' ? (target as ServiceFactory<T>) : (): T => target as T
   const close = opts.close
+  if (typeof host.onUpdate === 'function') {
+    const state = opts.onUpdate
+    const ms = opts.quietTimeoutMs ?? 10_000
+    host.onUpdate(async () => {
+      await quietWithin(ms)
+      return state === undefined ? undefined : await state()
+    })
+  }
   return Promise.resolve(
     host.serve(name, {
       async open(req: SessionRequest): Promise<object> {
@@ -82,4 +103,22 @@ export function exposeService<T extends object>(
       close: close === undefined ? undefined : (req, why) => close(req, why),
     }),
   )
+}
+
+/** comlinkQuiet(), or TIMEOUT (the update fails and the old incarnation resumes). */
+async function quietWithin(ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    await Promise.race([
+      comlinkQuiet(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new KernelError('TIMEOUT', `comlink calls still run after ${ms} ms`)),
+          ms,
+        )
+      }),
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
 }

@@ -305,6 +305,27 @@ describe('channel death', () => {
   })
 })
 
+describe('live update', () => {
+  it('a comlink call in flight is answered by the old incarnation; later calls reach the new one', async () => {
+    await rt.services.up('calc', fixture('calc_server.mjs'), {
+      argv: ['calc'],
+      initTimeoutMs: 5000,
+    })
+    const s = await rt.session('calc', { label: 'test' })
+    const calc = wrapSession<Calc>(s)
+    const before = await within(calc.domainId, 'domainId')
+    const slow = Promise.allSettled([calc.slow(300, 'done')])
+    await until(() => comlinkStats(s).pending === 1, 'call in flight')
+    const info = await within(rt.services.update('calc', fixture('calc_server.mjs')), 'update')
+    expect(info.version).toBe(1)
+    const [r] = await within(slow, 'the call in flight')
+    expect(r).toEqual({ status: 'fulfilled', value: 'done' })
+    expect(await within(calc.add(3, 4), 'after the update')).toBe(7)
+    expect(await within(calc.domainId, 'domainId after')).not.toBe(before)
+    await s.close()
+  })
+})
+
 describe('domain <-> domain', () => {
   async function pair() {
     const calc = await up('calc_server.mjs', ['calc'], 1)
