@@ -15,4 +15,5 @@ export const SUITES: Record<string, Suite> = {
   ring: async (ctx) => (await import('./ring/suite.js')).runRingSuite(ctx),
   pm: async (ctx) => (await import('./pm/suite.js')).runPmSuite(ctx),
   ipc: async (ctx) => (await import('./ipc/suite.js')).runIpcSuite(ctx),
+  update: async (ctx) => (await import('./update/suite.js')).runUpdateSuite(ctx),
 }

@@ -35,7 +35,24 @@ export type {
   ChildInfo,
   Handle,
   HandleInfo,
+  SessionOptions,
+  UpdateHandler,
+  ResourceRequestHandler,
+  YieldRequestHandler,
 } from './domain/context.js'
+export type { Session } from './session/session.js'
+export type { SessionRequest, ServeHandlers } from './session/serve.js'
+export type { SessionEndReason } from './session/end_reason.js'
+export type { SessionState } from './session/state.js'
+export type { Quota } from './session/quota.js'
+export type { Route } from './session/route.js'
+export type { SessionInfo } from './kernel/sessions.js'
+export type {
+  QuotaTotals,
+  RootResourceRequest,
+  RootServeOptions,
+  RootSessionOptions,
+} from './kernel/session_root.js'
 export { DomainExit } from './domain/context.js'
 export {
   Services,
@@ -48,6 +65,7 @@ export {
   type RestartLimits,
   type CoreMemoryOptions,
 } from './supervisor/index.js'
+export type { UpdateOptions } from './supervisor/update.js'
 export { KernelError, type KernelErrorCode } from './errors.js'
 
 /** The boot options under their older name. */

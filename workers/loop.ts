@@ -43,7 +43,11 @@ export class Spawnd extends SpawndRequests {
       const n = this.drain()
       if (this.stopping || this.chan.closed) break
       const busy =
-        this.running > 0 || this.inFlight > 0 || this.port.backlog > 0 || this.calls.size > 0
+        this.running > 0 ||
+        this.inFlight > 0 ||
+        this.port.backlog > 0 ||
+        this.calls.size > 0 ||
+        this.sessions.pending > 0
       if (n > 0) {
         // Let the domains' promises and timers run between batches.
         if (busy) await yieldToLoop()
@@ -64,6 +68,7 @@ export class Spawnd extends SpawndRequests {
       if (this.port.backlog > 0) await this.chan.rxBell.waitAsync(this.closed, this.spin, 1)
     }
     this.gauges.stop()
+    this.sessions.close()
     SafeClearInterval(keepAlive)
   }
 

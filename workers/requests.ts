@@ -44,6 +44,7 @@ import { asDomainExit, runAs } from './faults.js'
 import { CallTable } from './calls.js'
 import { GaugeWriter } from './gauges.js'
 import { restoreLoaderIntrinsics } from './loader_guard.js'
+import { SpawndSessions } from './sessions.js'
 
 export abstract class SpawndRequests implements DispatcherOwner {
   protected readonly chan: Channel
@@ -77,6 +78,8 @@ export abstract class SpawndRequests implements DispatcherOwner {
   /** Domains' calls to the process manager awaiting a RESULT, by tag. */
   protected readonly calls: CallTable
   protected stopping = false
+  /** The ends of sessions of this core's domains, and their handlers (sessions.ts). */
+  readonly sessions: SpawndSessions
 
   constructor(boot: SpawndBoot) {
     this.core = boot.core
@@ -89,6 +92,12 @@ export abstract class SpawndRequests implements DispatcherOwner {
     this.port = new FrameSender(this.chan.tx, new Doorbell(boot.mainBell, boot.mainBellOffset))
     this.gauges = new GaugeWriter(boot.gauges)
     this.calls = new CallTable(this.port, this.core, () => this.inBatch)
+    this.sessions = new SpawndSessions(
+      boot.monitor,
+      (tag, err, value, text) => this.reply(tag, err, value, text),
+      (d, op, args) => this.calls.call(d, op as CallCode, args),
+      boot.spin,
+    )
   }
 
   /** Publish what this core hosts, after the requests handled so far (core_gauges.ts). */
@@ -151,6 +160,24 @@ export abstract class SpawndRequests implements DispatcherOwner {
       }
       case Op.RESULT:
         return this.calls.result(tag, h.value, readText(rx, at))
+      case Op.SESSION_OPEN:
+      case Op.SESSION_CLOSE:
+      case Op.SESSION_UPGRADE:
+      case Op.RESOURCE_REQUEST:
+      case Op.YIELD:
+      case Op.UPDATE_PREPARE:
+      case Op.UPDATE_RESUME:
+      case Op.UPDATE_COMMIT:
+      case Op.SESSION_ADOPT:
+      case Op.UPDATE_START:
+      case Op.UPDATE_ABORT:
+        return this.sessions.request(
+          this.byDomain.get(domainId),
+          op,
+          tag,
+          h.value,
+          readText(rx, at),
+        )
       case Op.SHUTDOWN:
         this.stopping = true
         return this.reply(tag, null, 0, null)
@@ -287,6 +314,7 @@ export abstract class SpawndRequests implements DispatcherOwner {
     if (d.state !== 'running') return
     d.state = 'stopped'
     this.running--
+    this.sessions.dispatcherStopped(d)
     const ac = d.ac
     // Its abort listeners are the domain's code: run them in its context, so their
     // throws are traced to it (faults.ts), not to the spawnd.

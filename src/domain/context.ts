@@ -9,6 +9,7 @@
  * manager. Nothing here hands a domain the rings or spawnd internals.
  */
 import {
+  PromiseReject,
   JSONParse,
   JSONStringify,
   NumberIsInteger,
@@ -17,6 +18,7 @@ import {
   StringCtor,
   StringSlice,
 } from '../intrinsics.js'
+import { deserialize } from 'node:v8'
 import { Call, type CallCode } from '../protocol/opcodes.js'
 import type {
   CallSpawnArgs,
@@ -27,7 +29,44 @@ import type {
   HandleInfo,
 } from '../protocol/messages.js'
 
+import type { Session } from '../session/session.js'
+import type { ServeHandlers } from '../session/serve.js'
+import type { Quota } from '../session/quota.js'
+
 export type { ChildExit, ChildInfo, DomainInfo, Handle, HandleInfo }
+
+/** ctx.session options. */
+export interface SessionOptions {
+  /** Appended to this domain's identity in the label the server sees. */
+  label?: string
+  /** Quota moved into the session (default: what its channel costs). */
+  quota?: Partial<Quota>
+  /** Open arguments for the server's open(req) (JSON data). */
+  args?: unknown
+  /** Bytes of each of the channel's two rings, a power of two (default 65536). */
+  capacity?: number
+}
+
+/** A parent's answer to a child's resource request. */
+export type ResourceRequestHandler = (req: {
+  /** The child's handle in this domain's table (null if it has none). */
+  child: Handle | null
+  bytes: number
+  handles: number
+}) => boolean | Promise<boolean>
+
+/**
+ * A service's answer to "hand over your state" (a live update): any structured-clone
+ * value, given to the new incarnation (ctx.inheritedState()). Called at a quiescent
+ * point: every session call it took has been answered, and none is taken until the
+ * update commits or rolls back.
+ */
+export type UpdateHandler = () => unknown
+
+/** A child's answer to its parent's yield request: what it gives back. */
+export type YieldRequestHandler = (
+  req: Quota,
+) => Partial<Quota> | void | Promise<Partial<Quota> | void>
 
 /** Thrown by ctx.exit() to unwind main; the dispatcher wrapper catches it. */
 export class DomainExit extends Error {
@@ -50,6 +89,10 @@ export interface ChildSpawnOptions {
   handles?: Handle[]
   /** Share this domain's handle table with the child (Camellia's FORK_SHAREHANDLE). */
   shareHandles?: boolean
+  /** The child's label (its identity in session labels; default: its program's name). */
+  label?: string
+  /** Quota donated to the child (default: 1 MiB and 64 handles, or what is left). */
+  quota?: Partial<Quota>
 }
 
 export interface DomainContext {
@@ -99,6 +142,32 @@ export interface DomainContext {
   close(h: Handle): Promise<void>
   /** This domain's handle table. */
   handles(): Promise<HandleInfo[]>
+  /** Serve sessions of `name` from this core (Genode's announce). */
+  serve(name: string, handlers: ServeHandlers): Promise<void>
+  /** Stop serving `name` (open sessions stay open). */
+  unserve(name: string): Promise<void>
+  /** Open a session of a service, routed by the process manager. */
+  session(name: string, opts?: SessionOptions): Promise<Session>
+  /** Take up a session passed to this domain at spawn (its handle). */
+  attach(h: Handle): Promise<Session>
+  /** This domain's quota account. */
+  quota(): Promise<Quota>
+  /** Ask the parent for more quota (Genode's resource_request); resolves with the new balance. */
+  resourceRequest(q: Partial<Quota>): Promise<Quota>
+  /** Answer children's resource requests (none: every request is declined). */
+  onResourceRequest(handler: ResourceRequestHandler | null): void
+  /** Ask a child to give quota back (Genode's yield); resolves with what it gave. */
+  requestYield(child: Handle, q: Partial<Quota>): Promise<Quota>
+  /** Answer the parent's yield requests (none: nothing is given back). */
+  onYield(handler: YieldRequestHandler | null): void
+  /** Hand over state when the service is updated live (rt.services.update). */
+  onUpdate(handler: UpdateHandler | null): void
+  /**
+   * The state the previous incarnation handed over in a live update (its onUpdate's
+   * value), or undefined when this incarnation was not started by an update.
+   * Read it before serving: a throw here (a state it cannot take) rolls the update back.
+   */
+  inheritedState(): Promise<unknown>
 }
 
 /** The default export a domain program provides. */
@@ -110,6 +179,13 @@ export type DomainMain = (ctx: DomainContext) => number | void | Promise<number 
  */
 export interface DispatcherHost {
   call(op: CallCode, args: unknown): Promise<string>
+  serve(name: string, handlers: unknown): Promise<void>
+  unserve(name: string): Promise<void>
+  session(op: CallCode, args: unknown): Promise<Session>
+  detach(handles: readonly number[]): void
+  onResourceRequest(h: ResourceRequestHandler | null): void
+  onYield(h: YieldRequestHandler | null): void
+  onUpdate(h: UpdateHandler | null): void
   exit(code: number): void
   signal(): AbortSignal
   stopSignal(): AbortSignal
@@ -214,7 +290,11 @@ class Context implements DomainContext {
       noreap: opts.noreap ?? false,
       handles: (opts.handles ?? []).map(handleArg),
       shareHandles: opts.shareHandles ?? false,
+      label: opts.label,
+      quota: opts.quota ?? null,
     }
+    // A session passed to a child moves to it: this core's end stops reading first.
+    if (args.handles.length > 0 && !args.shareHandles) this.#host.detach(args.handles)
     return this.#json<Handle>(Call.SPAWN, args)
   }
 
@@ -249,6 +329,69 @@ class Context implements DomainContext {
 
   handles(): Promise<HandleInfo[]> {
     return this.#json<HandleInfo[]>(Call.HANDLES, {})
+  }
+
+  serve(name: string, handlers: ServeHandlers): Promise<void> {
+    if (typeof name !== 'string' || name === '') {
+      return PromiseReject(new SafeTypeError('a service name is a non-empty string'))
+    }
+    return this.#host.serve(name, handlers)
+  }
+
+  unserve(name: string): Promise<void> {
+    return this.#host.unserve(name)
+  }
+
+  session(name: string, opts: SessionOptions = {}): Promise<Session> {
+    return this.#host.session(Call.SESSION, {
+      service: name,
+      label: opts.label,
+      quota: opts.quota,
+      args: opts.args,
+      capacity: opts.capacity,
+    })
+  }
+
+  attach(h: Handle): Promise<Session> {
+    return this.#host.session(Call.SESSION_ATTACH, { handle: handleArg(h) })
+  }
+
+  quota(): Promise<Quota> {
+    return this.#json<Quota>(Call.QUOTA, {})
+  }
+
+  resourceRequest(q: Partial<Quota>): Promise<Quota> {
+    return this.#json<Quota>(Call.RESOURCE_REQUEST, q)
+  }
+
+  onResourceRequest(handler: ResourceRequestHandler | null): void {
+    if (handler !== null && typeof handler !== 'function') {
+      throw new SafeTypeError('onResourceRequest takes a function or null')
+    }
+    this.#host.onResourceRequest(handler)
+  }
+
+  requestYield(child: Handle, q: Partial<Quota>): Promise<Quota> {
+    return this.#json<Quota>(Call.YIELD, { handle: handleArg(child), quota: q })
+  }
+
+  onYield(handler: YieldRequestHandler | null): void {
+    if (handler !== null && typeof handler !== 'function') {
+      throw new SafeTypeError('onYield takes a function or null')
+    }
+    this.#host.onYield(handler)
+  }
+
+  onUpdate(handler: UpdateHandler | null): void {
+    if (handler !== null && typeof handler !== 'function') {
+      throw new SafeTypeError('onUpdate takes a function or null')
+    }
+    this.#host.onUpdate(handler)
+  }
+
+  async inheritedState(): Promise<unknown> {
+    const b64 = await this.#json<string | null>(Call.UPDATE_STATE, {})
+    return b64 === null ? undefined : deserialize(Buffer.from(b64, 'base64'))
   }
 }
 

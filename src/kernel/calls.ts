@@ -23,6 +23,9 @@ import { RUNNING } from './core_set.js'
 import type { DomainEntry } from './domain_table.js'
 import { HandleTable } from './handles.js'
 import type { ProcessManager } from './process_manager.js'
+import { DETACHED, type SessionCalls } from './session_calls.js'
+import type { SessionTable } from './sessions.js'
+import { quotaArg } from '../session/quota.js'
 
 function bad(what: string): never {
   throw new TypeError(`bad call arguments: ${what}`)
@@ -59,6 +62,7 @@ function target(pm: ProcessManager, caller: DomainEntry, h: number): DomainEntry
 async function spawn(
   pm: ProcessManager,
   links: CoreLinks,
+  sessions: SessionTable,
   caller: DomainEntry,
   raw: unknown,
 ): Promise<number> {
@@ -75,8 +79,13 @@ async function spawn(
   const inherit = a.handles ?? []
   if (!Array.isArray(inherit) || !inherit.every((h) => Number.isInteger(h) && h >= 0))
     bad('handles')
+  const label = a.label === undefined || a.label === null ? '' : a.label
+  if (typeof label !== 'string') bad('label must be a string')
+  const quota =
+    a.quota === undefined || a.quota === null ? null : quotaArg(a.quota, { bytes: 0, handles: 0 })
   // Validate everything before the spawn request leaves: no half-made child.
-  const targets = (inherit as number[]).map((h) => caller.handles.get(h))
+  // A slot is a domain (id) or a session (minus its id), copied as it is.
+  const targets = (inherit as number[]).map((h) => caller.handles.raw(h))
   if (caller.handles.list().length >= caller.handles.max) {
     throw new KernelError('HANDLE_TABLE_FULL', `domain ${caller.id} has no free handle for a child`)
   }
@@ -88,10 +97,13 @@ async function spawn(
     table = new HandleTable(pm.limits.maxHandles)
     for (const id of targets) table.add(id)
   }
+  const moved = share ? [] : targets.filter((id) => id < 0)
   let handle = -1
   let full: unknown = null
   const child = await pm.spawn(core, a.url, argv, env, caller, {
     noreap,
+    label,
+    quota,
     handles: table,
     // Named the moment it is linked: a detached child may end and be freed (its
     // handles closed) before this function resumes, and a handle added after that
@@ -101,6 +113,17 @@ async function spawn(
         handle = caller.handles.add(e.id)
       } catch (err) {
         full = err
+      }
+      // A session passed to a child moves to it (its channel has one client end):
+      // the child is its client now, and attaches it on its core (ctx.attach).
+      for (const neg of moved) {
+        const r = sessions.get(-neg)
+        const h = caller.handles.findSession(-neg)
+        if (h !== null) caller.handles.close(h)
+        if (r === undefined || r.client !== caller) continue
+        r.client = e
+        r.clientCore = DETACHED
+        r.handle = e.handles.findSession(r.id)
       }
     },
   })
@@ -117,6 +140,8 @@ export class Calls {
   constructor(
     private readonly pm: ProcessManager,
     private readonly links: CoreLinks,
+    private readonly sessions: SessionTable,
+    private readonly sessionCalls: SessionCalls,
   ) {}
 
   /**
@@ -141,7 +166,7 @@ export class Calls {
           `caller ${callerId} does not run on core ${core}`,
         )
       }
-      p = this.handle(caller, op, JSON.parse(text ?? 'null') as unknown)
+      p = this.handle(caller, core, op, JSON.parse(text ?? 'null') as unknown)
     } catch (err) {
       p = Promise.reject(err)
     }
@@ -151,11 +176,16 @@ export class Calls {
     )
   }
 
-  private async handle(caller: DomainEntry, op: number, raw: unknown): Promise<unknown> {
+  private async handle(
+    caller: DomainEntry,
+    core: number,
+    op: number,
+    raw: unknown,
+  ): Promise<unknown> {
     const pm = this.pm
     switch (op) {
       case Call.SPAWN:
-        return spawn(pm, this.links, caller, raw)
+        return spawn(pm, this.links, this.sessions, caller, raw)
       case Call.WAIT: {
         const a = obj(raw) as Partial<Record<keyof CallWaitArgs, unknown>>
         const child =
@@ -203,9 +233,14 @@ export class Calls {
       }
       case Call.DUP:
         return caller.handles.dup(handleOf(obj(raw)))
-      case Call.CLOSE:
-        caller.handles.close(handleOf(obj(raw)))
+      case Call.CLOSE: {
+        const h = handleOf(obj(raw))
+        // Closing a session's handle ends the session (its quota comes back).
+        if (caller.handles.raw(h) < 0)
+          return this.sessionCalls.handle(caller, core, Call.SESSION_CLOSE, { handle: h })
+        caller.handles.close(h)
         return null
+      }
       case Call.READY:
         pm.markReady(caller)
         return null
@@ -215,7 +250,7 @@ export class Calls {
       case Call.HANDLES:
         return caller.handles.list() satisfies HandleInfo[]
       default:
-        throw new KernelError('PROTOCOL', `unknown call ${op}`)
+        return this.sessionCalls.handle(caller, core, op, raw)
     }
   }
 }

@@ -72,6 +72,10 @@ export interface DomainStatus {
   exitCode: number | null
   reason: ExitReason | null
   error: ErrorText | null
+  /** Its label ('' when none was given: its program's name stands for it). */
+  label: string
+  /** Its quota account. */
+  quota: { bytes: number; handles: number }
 }
 
 /** Called when a domain reaches STOPPED, with what a wait() for it answers. */
@@ -159,6 +163,11 @@ export class DomainEntry extends DomainCores implements ReplyTarget {
   readonly depth: number
   exitCode: number | null = null
   reason: ExitReason | null = null
+  /** Its own label (given at spawn, or its service label); '' names it by its program. */
+  label = ''
+  /** Its quota account (session/quota.ts): two numbers, no object per domain. */
+  quotaBytes = 0
+  quotaHandles = 0
   error: ErrorText | null = null
   /** Its index in the domain table's insertion-order list (the table's own field). */
   tableAt = -1
@@ -386,6 +395,8 @@ export class DomainEntry extends DomainCores implements ReplyTarget {
       exitCode: this.exitCode,
       reason: this.reason,
       error: this.error,
+      label: this.label,
+      quota: { bytes: this.quotaBytes, handles: this.quotaHandles },
     }
   }
 }

@@ -26,6 +26,8 @@ export class DomainLifecycle {
     private readonly tree: ProcessTree,
     private readonly links: CoreLinks,
     private readonly events: EventSink<KernelEvent>,
+    /** A domain reached STOPPED: its sessions end (kernel/sessions.ts). */
+    private readonly onStopped: (e: DomainEntry) => void = () => {},
   ) {}
 
   /** STOP_PEND, and a KILL to every core it runs on (a pending span is killed when answered). */
@@ -50,6 +52,7 @@ export class DomainLifecycle {
   checkStopped(e: DomainEntry): void {
     if (e.state !== 'STOP_PEND' || e.coreCount(RUNNING) > 0) return
     e.state = 'STOPPED'
+    this.onStopped(e)
     e.answerStopped()
     this.publishStopped(e)
     this.tree.onStopped(e)

@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events'
 import { Fifo } from '../fifo.js'
 import { DEFAULT_EVENT_BUFFER, EventIterator, type EventIteratorOptions } from './event_iterator.js'
 import type { ErrorText } from '../protocol/error_text.js'
+import type { SessionState } from '../session/state.js'
 
 interface Base {
   /** Date.now() when it happened. */
@@ -37,6 +38,14 @@ export type KernelEvent =
   | (Base & { type: 'cleaned'; domainId: number })
   | (Base & { type: 'ready'; domainId: number })
   | (Base & { type: 'core-failed'; core: number; why: string })
+  | (Base & {
+      /** A session moved from one state to another (Genode's Session_state). */
+      type: 'session'
+      id: number
+      service: string
+      from: SessionState
+      to: SessionState
+    })
 
 /** Any layer's event: a type name and a time. */
 export interface TimedEvent {

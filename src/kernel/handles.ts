@@ -8,6 +8,9 @@
  * then both see every dup and close of the other. Copied handles (Barrelfish's
  * spawn_with_caps) are new slots in the child's own table, independent of the
  * parent's.
+ *
+ * A slot names a domain (its id, > 0) or a session (minus its id): a session is a
+ * capability too (Genode's session cap), held, passed and closed the same way.
  */
 import { KernelError } from '../errors.js'
 
@@ -34,20 +37,49 @@ export class HandleTable {
     return h
   }
 
-  /** The domain a handle names. */
-  get(h: number): number {
+  /** What a handle names: a domain id (> 0) or minus a session id. */
+  private slot(h: number): number {
     const id = Number.isInteger(h) && h >= 0 && h < this.slots.length ? this.slots[h] : null
     if (id === null || id === undefined)
       throw new KernelError('BAD_HANDLE', `no handle ${h} in this table`)
     return id
   }
 
+  /** The domain a handle names. */
+  get(h: number): number {
+    const id = this.slot(h)
+    if (id < 0) throw new KernelError('BAD_HANDLE', `handle ${h} names a session, not a domain`)
+    return id
+  }
+
+  /** The session a handle names. */
+  getSession(h: number): number {
+    const id = this.slot(h)
+    if (id > 0) throw new KernelError('BAD_HANDLE', `handle ${h} names a domain, not a session`)
+    return -id
+  }
+
+  /** Put a session capability in the lowest free slot. */
+  addSession(sessionId: number): number {
+    return this.add(-sessionId)
+  }
+
+  /** The first handle naming session `sessionId`, or null. */
+  findSession(sessionId: number): number | null {
+    return this.find(-sessionId)
+  }
+
+  /** The raw slot (domain id, or minus a session id), for copying into another table. */
+  raw(h: number): number {
+    return this.slot(h)
+  }
+
   dup(h: number): number {
-    return this.add(this.get(h))
+    return this.add(this.slot(h))
   }
 
   close(h: number): void {
-    this.get(h)
+    this.slot(h)
     this.slots[h] = null
   }
 
@@ -62,10 +94,12 @@ export class HandleTable {
     return h < 0 ? null : h
   }
 
-  list(): { handle: number; domainId: number }[] {
-    const out: { handle: number; domainId: number }[] = []
+  /** Every slot in use: a domain's as { handle, domainId }, a session's as { handle, sessionId }. */
+  list(): ({ handle: number; domainId: number } | { handle: number; sessionId: number })[] {
+    const out: ({ handle: number; domainId: number } | { handle: number; sessionId: number })[] = []
     this.slots.forEach((id, handle) => {
-      if (id !== null) out.push({ handle, domainId: id })
+      if (id === null) return
+      out.push(id > 0 ? { handle, domainId: id } : { handle, sessionId: -id })
     })
     return out
   }

@@ -17,12 +17,17 @@ import type { DomainCap } from './cap.js'
 import type { DomainStatus, WaitResult } from './domain_table.js'
 import type { ProcessManager } from './process_manager.js'
 import type { TreeNode } from './process_tree.js'
+import { quotaArg, type Quota } from '../session/quota.js'
 
 export interface SpawnOptions {
   /** Core to run on. Default: round-robin over the cores. */
   core?: number
   argv?: string[]
   env?: Record<string, string>
+  /** Its label: its identity in session labels and routes (default: its program's name). */
+  label?: string
+  /** Quota donated from the runtime's account (default: 1 MiB and 64 handles, or what is left). */
+  quota?: Partial<Quota>
 }
 
 export interface WaitOptions {
@@ -84,7 +89,14 @@ export class Kernel {
         ? NO_ARGS
         : spawnArgs(opts.argv ?? [], opts.env ?? {}, this.pm.limits.maxArgBytes)
       const core = opts.core ?? this.links.pickCore()
-      return this.pm.spawnCap(core, url, argv, env)
+      if (opts.label === undefined && opts.quota === undefined) {
+        return this.pm.spawnCap(core, url, argv, env)
+      }
+      if (opts.label !== undefined && typeof opts.label !== 'string') {
+        throw new TypeError('label must be a string')
+      }
+      const quota = opts.quota === undefined ? null : quotaArg(opts.quota, { bytes: 0, handles: 0 })
+      return this.pm.spawnCap(core, url, argv, env, { label: opts.label, quota })
     } catch (err) {
       return Promise.reject(err)
     }

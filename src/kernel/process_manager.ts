@@ -28,6 +28,8 @@ import type { DomainOwner } from './domain_entry.js'
 import { DomainEntry, DomainTable, type DomainStatus, type WaitResult } from './domain_table.js'
 import type { KernelEvent, EventSink } from './events.js'
 import type { HandleTable } from './handles.js'
+import type { Quota } from '../session/quota.js'
+import { Accounts } from './accounts.js'
 import { ProcessTree, type TreeLimits, type TreeNode } from './process_tree.js'
 
 export interface KernelLimits extends TreeLimits {
@@ -43,18 +45,18 @@ export interface SpawnOpts {
   handles?: HandleTable
   /** Called as the child is linked, before anything (its exit, its cleanup) can free it. */
   onLink?: (e: DomainEntry) => void
+  /** Its label (Genode's child name); '' names it by its program. */
+  label?: string
+  /** Its quota, donated by the parent; absent: the default share. */
+  quota?: Quota | null
 }
 
 const NO_OPTS: SpawnOpts = Object.freeze({})
-const RESOLVED = Promise.resolve()
 
 type Settle = (v: unknown) => void
 
 export class ProcessManager implements DomainOwner {
   private readonly table = new DomainTable()
-  /** Entries the root asked to reap, reaped in one microtask (see wait): the first toReapLen. */
-  private readonly toReap: (DomainEntry | null)[] = []
-  private toReapLen = 0
   /** The resolvers of the promise being made (filled by `capture`, read at once). */
   private resolveNext: Settle | null = null
   private rejectNext: Settle | null = null
@@ -68,14 +70,22 @@ export class ProcessManager implements DomainOwner {
   /** Spawn and span requests not yet answered (shutdown waits for them). */
   pendingSpawns = 0
   readonly limits: KernelLimits
+  /** The quota accounts: the root's and every domain's (accounts.ts). */
+  readonly accounts: Accounts
 
   constructor(
     private readonly links: CoreLinks,
     private readonly events: EventSink<KernelEvent>,
     limits: KernelLimits,
+    rootQuota: Quota,
   ) {
-    this.tree = new ProcessTree(this.table, limits)
-    this.life = new DomainLifecycle(this.table, this.tree, links, events)
+    this.accounts = new Accounts(rootQuota)
+    this.tree = new ProcessTree(this.table, limits, (e) =>
+      this.accounts.returnAll(e, e.parentId === 0 ? null : this.table.get(e.parentId)),
+    )
+    this.life = new DomainLifecycle(this.table, this.tree, links, events, (e) =>
+      this.stoppedHook?.(e),
+    )
     this.limits = limits
   }
 
@@ -121,6 +131,9 @@ export class ProcessManager implements DomainOwner {
     for (const e of this.table.values()) out.push(e.snapshot(this.tree.treeState(e)))
     return out
   }
+
+  /** Called as a domain reaches STOPPED (its sessions end): the boot path sets it. */
+  stoppedHook: ((e: DomainEntry) => void) | null = null
 
   /** The process tree below the root, for display. */
   treeView(): TreeNode[] {
@@ -180,8 +193,9 @@ export class ProcessManager implements DomainOwner {
     url: string,
     argv: readonly string[],
     env: Readonly<Record<string, string>>,
+    opts: SpawnOpts = NO_OPTS,
   ): Promise<DomainCap> {
-    return this.spawnAs(core, url, argv, env, null, NO_OPTS, true) as Promise<DomainCap>
+    return this.spawnAs(core, url, argv, env, null, opts, true) as Promise<DomainCap>
   }
 
   /**
@@ -218,7 +232,15 @@ export class ProcessManager implements DomainOwner {
     e.spawnReject = this.rejectNext
     e.onLink = opts.onLink ?? null
     e.answerCap = answerCap
-    this.links.requestSpawn(core, Op.SPAWN, id, url, argv, env, e)
+    if (opts.label !== undefined) e.label = opts.label
+    // The child's share leaves the parent now and comes back if the spawn fails.
+    this.accounts.donate(parent, opts.quota ?? null, e)
+    try {
+      this.links.requestSpawn(core, Op.SPAWN, id, url, argv, env, e)
+    } catch (err) {
+      this.accounts.returnAll(e, parent)
+      throw err
+    }
     // Counted only once sent: a refused request (FRAME_TOO_LARGE) has no answer to wait for.
     this.pendingSpawns++
     this.tree.spawnSent(e.parentId)
@@ -237,8 +259,10 @@ export class ProcessManager implements DomainOwner {
     this.tree.spawnAnswered(e.parentId)
     // Not yet in the table: it runs on the one core its spawn went to, or none.
     const core = e.firstCore(RUNNING)
-    if (err !== ERR_OK)
+    if (err !== ERR_OK) {
+      this.accounts.returnAll(e, e.parentId === 0 ? null : this.table.get(e.parentId))
       return reject(this.links.replyError(err, text, `spawn ${e.program} on core ${core}`, core))
+    }
     this.table.add(e)
     this.tree.link(e)
     onLink?.(e)
@@ -319,31 +343,13 @@ export class ProcessManager implements DomainOwner {
    */
   wait(e: DomainEntry, nohang: boolean, reap = false): Promise<WaitResult> {
     if (e.state === 'STOPPED' || e.state === 'CLEANED' || nohang) {
-      if (reap && !e.alive) this.reapSoon(e)
+      if (reap && !e.alive) this.tree.reapSoon(e)
       return Promise.resolve(e.waitResult())
     }
     if (reap) e.reapWhenStopped = true
     const p = this.promise<WaitResult>()
     e.whenStopped(this.resolveNext!)
     return p
-  }
-
-  private reapSoon(e: DomainEntry): void {
-    // (Not queueMicrotask: Node wraps each of those in an async resource.)
-    this.toReap[this.toReapLen++] = e
-    if (this.toReapLen === 1) void RESOLVED.then(this.reapNow)
-  }
-
-  /** (The list is reused, not replaced: an array per batch was garbage per domain at 1 in flight.) */
-  private readonly reapNow = (): void => {
-    const list = this.toReap
-    // Reaping never asks for another reap; a wait made meanwhile lands past i and is reaped too.
-    for (let i = 0; i < this.toReapLen; i++) {
-      const e = list[i]!
-      list[i] = null
-      this.tree.reapByRoot(e)
-    }
-    this.toReapLen = 0
   }
 
   /**

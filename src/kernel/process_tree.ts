@@ -22,6 +22,8 @@ import { Fifo } from '../fifo.js'
 import type { ChildExit, DomainState } from '../protocol/messages.js'
 import type { DomainEntry, DomainTable, TreeState } from './domain_table.js'
 
+const RESOLVED = Promise.resolve()
+
 export interface TreeLimits {
   /** Children (living or reapable) one domain may have. */
   maxChildren: number
@@ -52,10 +54,18 @@ export class ProcessTree {
   private readonly spawning = new Map<number, number>()
   /** Clients waiting for a domain's spawns in flight to be answered (filicide). */
   private readonly spawnWaiters = new Map<number, (() => void)[]>()
+  /** Entries the root asked to reap, reaped in one microtask (reapSoon): the first toReapLen. */
+  private readonly toReap: (DomainEntry | null)[] = []
+  private toReapLen = 0
   /** Domains whose subtree is being killed: they may spawn no more. */
   private readonly doomed = new Set<number>()
 
-  constructor(table: DomainTable, limits: TreeLimits) {
+  constructor(
+    table: DomainTable,
+    limits: TreeLimits,
+    /** Called as an entry leaves the table: its quota goes back (accounts.ts). */
+    private readonly onFree: (e: DomainEntry) => void = () => {},
+  ) {
     this.table = table
     this.limits = limits
   }
@@ -191,6 +201,7 @@ export class ProcessTree {
     this.table.delete(e.id)
     this.doomed.delete(e.id)
     this.freed++
+    this.onFree(e)
     const parent = this.parentOf(e)
     if (parent !== undefined) {
       parent.removeChild(e.id)
@@ -290,6 +301,28 @@ export class ProcessTree {
     if (e.parentId !== 0 || e.alive) return
     e.reaped = true
     this.tryFree(e)
+  }
+
+  /**
+   * Reap `e` for the root in a microtask (rt.wait with reap on a domain that has
+   * already stopped), so another wait made in the same turn still finds it.
+   * (Not queueMicrotask: Node wraps each of those in an async resource.)
+   */
+  reapSoon(e: DomainEntry): void {
+    this.toReap[this.toReapLen++] = e
+    if (this.toReapLen === 1) void RESOLVED.then(this.reapNow)
+  }
+
+  /** (The list is reused, not replaced: an array per batch was garbage per domain at 1 in flight.) */
+  private readonly reapNow = (): void => {
+    const list = this.toReap
+    // Reaping never asks for another reap; a wait made meanwhile lands past i and is reaped too.
+    for (let i = 0; i < this.toReapLen; i++) {
+      const e = list[i]!
+      list[i] = null
+      this.reapByRoot(e)
+    }
+    this.toReapLen = 0
   }
 
   /** Descendants of `e`, deepest first (the order filicide stops them in). */

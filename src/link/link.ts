@@ -50,6 +50,11 @@ export interface CoreLinks {
     env: Readonly<Record<string, string>>,
     h: ReplyHandler,
   ): void
+  /**
+   * Hand `core` the buffer of session `session`'s channel (Barrelfish's monitor
+   * binding a UMP channel); false when the core is not up.
+   */
+  bind(core: number, session: number, buffer: SharedArrayBuffer): boolean
   /** Answer a CALL that came from `core` (a RESULT frame); dropped if the core is not up. */
   answer(core: number, tag: number, callerId: number, err: number, text: string | null): void
   /** The KernelError a failed reply stands for (`what` names the request). */

@@ -119,6 +119,13 @@ export abstract class LinkRequests implements CoreLinks {
     this.pump.schedule()
   }
 
+  bind(core: number, session: number, buffer: SharedArrayBuffer): boolean {
+    const s = this.spawnds[core]
+    if (s === undefined || s.health !== 'up') return false
+    s.bind(session, buffer)
+    return true
+  }
+
   replyError(err: number, text: string | null, what: string, core: number): KernelError {
     if (err === ERR_CORE_FAILED) {
       const why = this.spawnds[core]?.failure ?? ''

@@ -4,7 +4,8 @@
  * queue of requests waiting for ring room), its receive queue of clients waiting
  * for replies, and its health and counters.
  */
-import type { Worker } from 'node:worker_threads'
+import type { MessagePort, Worker } from 'node:worker_threads'
+import type { ChannelBinding } from '../protocol/spawnd_boot.js'
 import type { Channel } from '../ring/channel.js'
 import { FrameSender } from '../protocol/sender.js'
 import { frameHeader, type FrameHeader } from '../protocol/frame.js'
@@ -40,7 +41,14 @@ export class SpawndLink {
   /** The one header this link writes from: refilled per frame, never allocated. */
   private readonly out = frameHeader()
 
-  constructor(core: number, chan: Channel, worker: Worker, token: number, gauges: Int32Array) {
+  constructor(
+    core: number,
+    chan: Channel,
+    worker: Worker,
+    token: number,
+    gauges: Int32Array,
+    private readonly monitor: MessagePort,
+  ) {
     this.core = core
     this.gauges = gauges
     this.chan = chan
@@ -107,6 +115,20 @@ export class SpawndLink {
     h.domainId = domainId
     h.value = value
     return h
+  }
+
+  /**
+   * Hand the spawnd a session channel's buffer (the monitor's binding path). It may
+   * arrive before or after the ring frame that names the session; the spawnd pairs them.
+   */
+  bind(session: number, buffer: SharedArrayBuffer): void {
+    const msg: ChannelBinding = { session, buffer }
+    this.monitor.postMessage(msg)
+  }
+
+  /** Close the monitor port (the worker is gone or going). */
+  closeMonitor(): void {
+    this.monitor.close()
   }
 
   /** Publish what was written and ring the spawnd if it sleeps: once per batch. */

@@ -3,7 +3,7 @@
  * workers/spawnd.ts handed its typed boot data, with its V8 heap bounded
  * (resourceLimits). The only code that makes spawnd workers.
  */
-import { Worker } from 'node:worker_threads'
+import { MessageChannel, Worker } from 'node:worker_threads'
 import { Channel } from '../ring/channel.js'
 import { OUT_OF_MEMORY } from '../protocol/core_fault.js'
 import { gaugeBuffer } from '../protocol/core_gauges.js'
@@ -44,6 +44,7 @@ export function startSpawnd(
     spin: config.spin,
   })
   const gauges = gaugeBuffer()
+  const monitor = new MessageChannel()
   const workerData: SpawndBoot = {
     core,
     channel: chan.buffer,
@@ -53,15 +54,19 @@ export function startSpawnd(
     maxDispatchers: config.maxDispatchers,
     spin: config.spin,
     gauges,
+    monitor: monitor.port2,
   }
   const worker = new Worker(workerUrl('spawnd'), {
     workerData,
+    transferList: [monitor.port2],
     name: `spawnd-${core}`,
     execArgv: config.execArgv,
     resourceLimits:
       config.heapLimitMb === undefined ? undefined : { maxOldGenerationSizeMb: config.heapLimitMb },
   })
-  return new SpawndLink(core, chan, worker, token, new Int32Array(gauges))
+  // The main thread's end never keeps the process alive.
+  monitor.port1.unref()
+  return new SpawndLink(core, chan, worker, token, new Int32Array(gauges), monitor.port1)
 }
 
 /** Why a worker's 'error' ended its core: out of memory says so (the first words are the rule). */

@@ -43,6 +43,10 @@ export interface CallSpawnArgs {
   handles: Handle[]
   /** The child shares the caller's handle table (Camellia's FORK_SHAREHANDLE). */
   shareHandles: boolean
+  /** The child's label ('' names it by its program). */
+  label?: string
+  /** The quota the caller donates to it (absent: the default share). */
+  quota?: { bytes?: number; handles?: number } | null
 }
 
 export interface CallWaitArgs {
@@ -76,10 +80,9 @@ export interface ChildInfo {
 }
 
 /** A row of ctx.handles(). */
-export interface HandleInfo {
-  handle: Handle
-  domainId: number
-}
+/** A slot of a domain's handle table: a domain's capability, or a session's. */
+export type HandleInfo =
+  { handle: Handle; domainId: number } | { handle: Handle; sessionId: number }
 
 /** A domain's state as another domain may read it through a handle (ctx.status). */
 export interface DomainInfo {
@@ -91,4 +94,27 @@ export interface DomainInfo {
   reason: string | null
   parent: number | null
   children: number[]
+}
+
+/** What the process manager tells a server's core when it asks it to open a session. */
+export interface SessionOpenText {
+  session: number
+  service: string
+  label: string
+  args: unknown
+  quota: { bytes: number; handles: number }
+}
+
+/** A session a new incarnation adopts (a live update): its open, and the client's method names. */
+export interface SessionAdoptText extends SessionOpenText {
+  methods: string[]
+}
+
+/** The answer to ctx.session() and ctx.attach(): the session, as its client sees it. */
+export interface SessionOpened {
+  session: number
+  handle: number | null
+  service: string
+  label: string
+  methods: string[]
 }

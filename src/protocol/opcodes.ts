@@ -24,6 +24,34 @@ export const Op = {
   SHUTDOWN: 7,
   /** Ask this core's dispatcher of a domain to stop gracefully (its stopSignal fires). */
   TERM: 9,
+  /**
+   * Sessions (Genode's session_request / close / upgrade and the parent's
+   * resource_request / yield), each a request to the core of the domain whose code
+   * must answer; the text is JSON (protocol/messages.ts). The session's channel
+   * buffer reaches that core by its monitor port, not the ring.
+   */
+  /** Run a server's open(req) for a new session; the reply carries its methods. */
+  SESSION_OPEN: 10,
+  /** A session ended: the server's close(req, why) runs, the end's port is dropped. */
+  SESSION_CLOSE: 11,
+  /** A session's quota grew: the server's upgrade(req, quota) hears of it. */
+  SESSION_UPGRADE: 12,
+  /** A child asks its parent for quota: the parent's onResourceRequest answers. */
+  RESOURCE_REQUEST: 13,
+  /** The parent asks a child to give quota back: the child's onYield answers. */
+  YIELD: 14,
+  /**
+   * A live update (MINIX's RS_UPDATE), each to the core of the incarnation named:
+   * the old one pauses its sessions at a quiescent point and hands its state
+   * (PREPARE), resumes (RESUME) or lets its ends go (COMMIT); the new one adopts each
+   * session (ADOPT), then starts them (START) or drops them (ABORT).
+   */
+  UPDATE_PREPARE: 15,
+  UPDATE_RESUME: 16,
+  UPDATE_COMMIT: 17,
+  SESSION_ADOPT: 18,
+  UPDATE_START: 19,
+  UPDATE_ABORT: 20,
   /** process manager -> spawnd: the answer to a domain's CALL (tag = the call's tag). */
   RESULT: 8,
   /** spawnd -> process manager: the answer to the request with this tag. */
@@ -81,6 +109,26 @@ export const Call = {
   READY: 10,
   /** A domain's heartbeat (Genode counts the skipped ones). */
   HEARTBEAT: 11,
+  /** Announce a service under a name (ctx.serve). */
+  SERVE: 12,
+  /** Ask for a session (ctx.session): routed, labelled, quota moved. */
+  SESSION: 13,
+  /** Close a session by handle. */
+  SESSION_CLOSE: 14,
+  /** Move more quota into an open session. */
+  SESSION_UPGRADE: 15,
+  /** Take up a session this domain holds a handle to (one passed at spawn). */
+  SESSION_ATTACH: 16,
+  /** This domain's quota account. */
+  QUOTA: 17,
+  /** Ask the parent for quota (Genode's resource_request). */
+  RESOURCE_REQUEST: 18,
+  /** Ask a child (by handle) to give quota back (Genode's yield). */
+  YIELD: 19,
+  /** Stop serving a name. */
+  UNSERVE: 20,
+  /** The state the previous incarnation handed over (a live update), or null. */
+  UPDATE_STATE: 21,
 } as const
 
 export type CallCode = (typeof Call)[keyof typeof Call]

@@ -4,6 +4,8 @@
  * that reads it.
  */
 
+import type { MessagePort } from 'node:worker_threads'
+
 /** What the process manager hands a new spawnd (workerData). */
 export interface SpawndBoot {
   core: number
@@ -18,6 +20,18 @@ export interface SpawndBoot {
   spin: number
   /** The core's gauges (core_gauges.ts): memory, modules loaded, idleness. */
   gauges: SharedArrayBuffer
+  /**
+   * The monitor's port (Barrelfish's monitor binds UMP channels): how the process
+   * manager hands this core the buffer of a session's channel. Private to the
+   * spawnd: unlike `parentPort`, no domain can listen on it.
+   */
+  monitor: MessagePort
+}
+
+/** What the monitor port carries: one session channel's buffer for this core. */
+export interface ChannelBinding {
+  session: number
+  buffer: SharedArrayBuffer
 }
 
 /** The worker entry points of the package's top-level `workers/` folder. */

@@ -452,6 +452,11 @@ export class SpscRing {
     return this.localHead === this.cachedTail
   }
 
+  /** Bytes ever published into the ring (the tail), mod 2^32. */
+  produced(): number {
+    return AtomicsLoad(this.ctrl, TAIL) >>> 0
+  }
+
   /** Bytes published and not yet released, as seen from either side now. */
   usedBytes(): number {
     return (AtomicsLoad(this.ctrl, TAIL) - AtomicsLoad(this.ctrl, HEAD)) | 0

@@ -29,6 +29,13 @@ import {
   type SupervisorOptions,
 } from '../supervisor/index.js'
 import { execArgvOption } from './exec_argv.js'
+import { ServiceRegistry } from '../kernel/service_registry.js'
+import { SessionTable } from '../kernel/sessions.js'
+import { SessionCalls } from '../kernel/session_calls.js'
+import { SessionUpdates } from '../kernel/session_update.js'
+import { RootSessions } from '../kernel/session_root.js'
+import { DEFAULT_ROOT_QUOTA, quotaArg } from '../session/quota.js'
+import type { Route } from '../session/route.js'
 import { RuntimeEvents } from './events.js'
 import { Runtime } from './runtime.js'
 
@@ -80,6 +87,13 @@ export interface BootOptions {
    */
   coreMemory?: CoreMemoryOptions | false
   /**
+   * The runtime's quota (the root account every domain's and session's quota comes
+   * from): ring-memory bytes and handles. Default 256 MiB and 65536.
+   */
+  quota?: { bytes?: number; handles?: number }
+  /** Session routes (rt.route adds more later): by service and client label to a server label. */
+  routes?: Route[]
+  /**
    * Distinct program modules one core may import (each stays in its ESM cache for
    * good) before it is retired and replaced once it hosts nothing. Default 1000.
    */
@@ -106,6 +120,8 @@ const BOOT_OPTIONS = [
   'execArgv',
   'coreMemory',
   'maxCoreModules',
+  'quota',
+  'routes',
 ] as const
 
 /**
@@ -172,10 +188,21 @@ export async function boot(opts?: BootOptions): Promise<Runtime> {
   const shutdownTimeoutMs = msOption('shutdownTimeoutMs', o.shutdownTimeoutMs, 5000)
   const bootTimeoutMs = msOption('bootTimeoutMs', o.bootTimeoutMs, 10_000)
   const supervisorOpts = checkSupervisorOptions(o.supervisor)
+  const rootQuota = quotaArg(o.quota, DEFAULT_ROOT_QUOTA, 'quota')
+  const registry = new ServiceRegistry()
+  if (o.routes !== undefined) {
+    if (!Array.isArray(o.routes)) throw new TypeError('routes must be an array of routes')
+    for (const r of o.routes as unknown[]) registry.addRoute(r)
+  }
   const links = new SpawndLinks(linkConfig)
   const events = new RuntimeEvents(eventBuffer)
-  const pm = new ProcessManager(links, events, limits)
-  const calls = new Calls(pm, links)
+  const pm = new ProcessManager(links, events, limits, rootQuota)
+  const sessions = new SessionTable(links, pm.accounts, registry, (id) => pm.entry(id), events)
+  pm.stoppedHook = (e) => sessions.domainStopped(e)
+  const updates = new SessionUpdates(pm, links, sessions)
+  sessions.updating = (label) => updates.active(label)
+  const sessionCalls = new SessionCalls(pm, links, sessions, updates)
+  const calls = new Calls(pm, links, sessions, sessionCalls)
   links.attach({
     exit: (core, domainId, how, code, text) => pm.onExit(core, domainId, how, code, text),
     call: (core, tag, callerId, op, text) => calls.answer(core, tag, callerId, op, text),
@@ -221,6 +248,17 @@ export async function boot(opts?: BootOptions): Promise<Runtime> {
       return s === undefined || s.health !== 'up' ? null : s
     },
     retireCore: (core) => links.retire(core),
+    update: {
+      prepare: (old, ms) => updates.prepare(pm.lookup(old), ms),
+      adopt: (old, neu) => updates.adopt(pm.lookup(old), pm.lookup(neu)),
+      commit: (old, neu) => updates.commit(pm.lookup(old), pm.lookup(neu)),
+      rollback: async (old, neu) => {
+        const o = pm.entry(old.id)
+        const n = neu === null ? null : (pm.entry(neu.id) ?? null)
+        if (o !== undefined) await updates.rollback(o, n)
+      },
+      end: (label) => updates.end(label),
+    },
   }
   let supervisor: Supervisor
   try {
@@ -233,5 +271,6 @@ export async function boot(opts?: BootOptions): Promise<Runtime> {
     events.end()
     throw err
   }
-  return new Runtime(kernel, events, supervisor)
+  const root = new RootSessions(pm, sessions, sessionCalls, () => kernel.isShutdown)
+  return new Runtime(kernel, events, supervisor, root, () => sessions.closeAll())
 }

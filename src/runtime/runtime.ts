@@ -16,6 +16,18 @@ import type { SpawndHealth } from '../link/spawnd_link.js'
 import type { PsEntry } from '../protocol/messages.js'
 import type { Services, Supervisor } from '../supervisor/index.js'
 import type { RuntimeEvents } from './events.js'
+import type {
+  QuotaTotals,
+  RootResourceRequest,
+  RootServeOptions,
+  RootSessionOptions,
+  RootSessions,
+} from '../kernel/session_root.js'
+import type { SessionInfo } from '../kernel/sessions.js'
+import type { Quota } from '../session/quota.js'
+import type { Route } from '../session/route.js'
+import type { ServeHandlers } from '../session/serve.js'
+import type { Session } from '../session/session.js'
 
 /** Run an API body, turning a synchronous refusal into a rejection. */
 function checked<T>(body: () => Promise<T>): Promise<T> {
@@ -32,7 +44,7 @@ function checked<T>(body: () => Promise<T>): Promise<T> {
  * objects of strings when given (null is refused, not read as "none").
  */
 function spawnOptions(opts: SpawnOptions | undefined): SpawnOptions {
-  const o = optionsObject('spawn options', opts, ['core', 'argv', 'env'])
+  const o = optionsObject('spawn options', opts, ['core', 'argv', 'env', 'label', 'quota'])
   if ('core' in o && o.core === null)
     throw new KernelError('INVALID_SPAWND', 'core must be an integer, got null')
   if ('argv' in o && o.argv === null)
@@ -51,12 +63,22 @@ export class Runtime {
   readonly services: Services
   readonly #kernel: Kernel
   readonly #supervisor: Supervisor
+  readonly #root: RootSessions
+  readonly #closeSessions: () => Promise<void>
   #shutdown: Promise<void> | null = null
 
   /** @internal use boot() */
-  constructor(kernel: Kernel, events: RuntimeEvents, supervisor: Supervisor) {
+  constructor(
+    kernel: Kernel,
+    events: RuntimeEvents,
+    supervisor: Supervisor,
+    root: RootSessions,
+    closeSessions: () => Promise<void>,
+  ) {
     this.#kernel = kernel
     this.#supervisor = supervisor
+    this.#root = root
+    this.#closeSessions = closeSessions
     this.cores = kernel.cores
     this.events = events
     this.services = supervisor.services
@@ -183,6 +205,53 @@ export class Runtime {
     return this.#kernel.freedDomains
   }
 
+  // ------------------------------------------------------------ sessions and quota
+
+  /** Serve sessions of `name` from the main thread (domains are its clients). */
+  serve(name: string, handlers: ServeHandlers, opts?: RootServeOptions): void {
+    this.#root.serve(name, handlers, opts)
+  }
+
+  /** Stop serving `name` from the main thread (open sessions stay open). */
+  unserve(name: string): void {
+    this.#root.unserve(name)
+  }
+
+  /** Open a session of a service as the main thread, routed by the process manager. */
+  session(name: string, opts?: RootSessionOptions): Promise<Session> {
+    return checked(() => this.#root.session(name, opts))
+  }
+
+  /** A snapshot of every session not yet ended. */
+  sessions(): SessionInfo[] {
+    return this.#root.sessions()
+  }
+
+  /** Add a session route (checked at once; earlier routes match first). */
+  route(r: Route): void {
+    this.#root.route(r)
+  }
+
+  /** A domain's quota account, or with no domain the runtime's own. */
+  quota(d?: DomainCap): Quota {
+    return this.#root.quota(d)
+  }
+
+  /** The runtime's account, every domain's and every session's: they add up to the total. */
+  quotaTotals(): QuotaTotals {
+    return this.#root.quotaTotals()
+  }
+
+  /** Answer the resource requests of the runtime's own children (none: all declined). */
+  onResourceRequest(h: ((req: RootResourceRequest) => boolean | Promise<boolean>) | null): void {
+    this.#root.onResourceRequest(h)
+  }
+
+  /** Ask one of the runtime's children to give quota back; resolves with what it gave. */
+  requestYield(d: DomainCap, q: Partial<Quota>): Promise<Quota> {
+    return this.#root.requestYield(d, q)
+  }
+
   /** True once shutdown() was called. */
   get isShutdown(): boolean {
     return this.#kernel.isShutdown
@@ -194,7 +263,11 @@ export class Runtime {
    */
   shutdown(): Promise<void> {
     this.#shutdown ??= this.#kernel
-      .shutdown(() => this.#supervisor.stop())
+      .shutdown(() =>
+        this.#closeSessions()
+          .catch(() => undefined)
+          .then(() => this.#supervisor.stop()),
+      )
       .then(() => this.events.end())
     return this.#shutdown
   }

@@ -101,6 +101,9 @@ export class SessionPort implements AsyncIterable<unknown> {
   /** The reader stopped at a full inbox: next() wakes it (rxBell) when room frees. */
   private roomWanted = false
   private started = false
+  /** While set, the reader takes no frame: they wait in the ring (pause, detach). */
+  private pausedUntil: Promise<void> | null = null
+  private unpause: () => void = noop
   private endReason: SessionEndReason | null = null
   private resolveClosed: (r: SessionEndReason) => void = noop
   private readonly keepAlive: ReturnType<typeof setInterval>
@@ -152,6 +155,50 @@ export class SessionPort implements AsyncIterable<unknown> {
         return this
       },
     }
+  }
+
+  /**
+   * A server's methods, set after the port exists (its open() is handed the port's
+   * session before it returns them). Calls read before this find none.
+   */
+  serve(methods: readonly SessionMethod[], thisArg: unknown): void {
+    if (!Array.isArray(methods) || methods.some((m) => typeof m !== 'function')) {
+      throw new TypeError('methods must be an array of functions')
+    }
+    this.server.use([...methods], thisArg)
+  }
+
+  /**
+   * Stop taking frames (they stay in the ring for whoever reads it next) and resolve
+   * once every call already taken is answered: the quiescent point of a live update.
+   */
+  pause(): Promise<void> {
+    if (this.pausedUntil === null) {
+      this.pausedUntil = new SafePromise<void>((r) => (this.unpause = r))
+      // The reader may sleep on the bell: wake it, so it sees the pause.
+      this.channel.rxBell.wake()
+    }
+    return this.server.idle()
+  }
+
+  /** Take frames again after pause(). */
+  resume(): void {
+    const go = this.unpause
+    this.pausedUntil = null
+    this.unpause = noop
+    go()
+  }
+
+  /**
+   * Hand the channel's end to another thread (a session moved to a child, or adopted
+   * by a new incarnation): this port stops for good without closing the channel.
+   * Frames not yet read stay in the ring for the new end; calls waiting here reject.
+   */
+  detach(): void {
+    if (this.endReason !== null) return
+    void this.pause()
+    this.finish('closed', true)
+    this.resume()
   }
 
   /** Start the reader loop (once; later calls do nothing). */
@@ -256,6 +303,10 @@ export class SessionPort implements AsyncIterable<unknown> {
     const bell = ch.rxBell
     let turns = 0
     while (this.endReason === null) {
+      if (this.pausedUntil !== null) {
+        await this.pausedUntil
+        continue
+      }
       const full = this.drainRx(false)
       if (this.endReason !== null) return
       if (ch.closed) {

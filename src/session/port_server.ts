@@ -34,13 +34,28 @@ export class CallServer {
   /** CALL frames received. */
   calls = 0
   private readonly writer: PortWriter
-  private readonly methods: readonly SessionMethod[]
-  private readonly thisArg: unknown
+  private methods: readonly SessionMethod[]
+  private thisArg: unknown
+  /** Calls taken whose answer is not written yet (a live update waits for none). */
+  private running = 0
+  private idleWaiters: (() => void)[] = []
 
   constructor(writer: PortWriter, methods: readonly SessionMethod[], thisArg: unknown) {
     this.writer = writer
     this.methods = methods
     this.thisArg = thisArg
+  }
+
+  /** Set the methods calls run (a server's open() returns them after its port exists). */
+  use(methods: readonly SessionMethod[], thisArg: unknown): void {
+    this.methods = methods
+    this.thisArg = thisArg
+  }
+
+  /** Resolves once every call taken so far is answered. */
+  idle(): Promise<void> {
+    if (this.running === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
   /** Run the call in bytes[body, end) (its encoded argument array) and answer `tag`. */
@@ -67,14 +82,23 @@ export class CallServer {
   }
 
   private async answerLater(tag: number, p: PromiseLike<unknown>): Promise<void> {
-    let v: unknown
+    this.running++
     try {
-      v = await p
-    } catch (err) {
-      this.answerError(tag, ERR_CALL_FAILED, err)
-      return
+      let v: unknown
+      try {
+        v = await p
+      } catch (err) {
+        this.answerError(tag, ERR_CALL_FAILED, err)
+        return
+      }
+      this.answer(tag, v)
+    } finally {
+      if (--this.running === 0 && this.idleWaiters.length > 0) {
+        const ws = this.idleWaiters
+        this.idleWaiters = []
+        for (const w of ws) w()
+      }
     }
-    this.answer(tag, v)
   }
 
   private answer(tag: number, v: unknown): void {

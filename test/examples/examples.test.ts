@@ -39,4 +39,23 @@ describe('README examples', () => {
     expect(out).toContain('restart of flaky')
     expect(out).toContain('running after 1 restart(s)')
   })
+
+  it('sessions: a server domain, a client domain, the main thread both ways, a server that dies', async () => {
+    const out = await run('sessions.mjs')
+    expect(out).toContain('get: [ 1, 2, 3 ]')
+    expect(out).toContain("streamed: [ { k: 'a', v: [ 1, 2, 3 ] } ]")
+    expect(out).toContain('state: CAP_HANDED_OUT')
+    expect(out).toContain('log: app -> cache: {"n":1,"at":"1970-01-01T00:00:00.000Z"}')
+    expect(out).toContain('client: 0')
+    expect(out).toContain('error: NO_SUCH_METHOD')
+    expect(out).toContain('pending: SESSION_CLOSED closed: server-exit')
+    expect(out).toContain('conserved: true')
+  })
+
+  it('live-update: a client keeps calling through an update and a rollback', async () => {
+    const out = await run('live-update.mjs')
+    expect(out).toContain('version: 1 2')
+    expect(out).toContain('update failed: UPDATE_FAILED still 2')
+    expect(out).toContain('exact: true same session: true')
+  })
 })

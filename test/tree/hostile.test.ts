@@ -1,7 +1,7 @@
 // A hostile domain suite: authority is checked where requests enter the process
 // manager (handles into the caller's own table), never granted by what a domain can
 // name or make up; and nothing in a domain's realm leads to the rings.
-import { Worker } from 'node:worker_threads'
+import { MessageChannel, Worker } from 'node:worker_threads'
 import { afterEach, describe, expect, it } from 'vitest'
 import { boot, type BootOptions, type DomainCap, type Runtime } from 'multikernel'
 import { Channel, Doorbell } from 'multikernel/ring'
@@ -245,6 +245,8 @@ describe('the rings are out of reach', () => {
     const TOKEN = 1234
     const ch = Channel.create()
     const bell = Doorbell.create()
+    // The monitor port a spawnd is booted with (session channels come by it).
+    const monitor = new MessageChannel()
     const worker = new Worker(new URL('../../dist/workers/spawnd.js', import.meta.url), {
       workerData: {
         core: 0,
@@ -254,7 +256,9 @@ describe('the rings are out of reach', () => {
         token: TOKEN,
         maxDispatchers: 8,
         spin: 0,
+        monitor: monitor.port2,
       },
+      transferList: [monitor.port2],
     })
     const exit = new Promise<number>((resolve) => worker.once('exit', resolve))
     try {
