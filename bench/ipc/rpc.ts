@@ -26,7 +26,7 @@ interface EchoApi {
 }
 
 /** One call: resolves with what came back. */
-type Caller = (v: number) => Promise<number>
+export type Caller = (v: number) => Promise<number>
 
 function need<T>(v: T | undefined, what: string): T {
   if (v === undefined) throw new Error(`rpc task lacks ${what}`)
@@ -63,7 +63,7 @@ export function makeCaller(t: RpcTask): Caller {
     })
 }
 
-async function latency(call: Caller, count: number): Promise<RoundData> {
+export async function latency(call: Caller, count: number): Promise<RoundData> {
   const samples = new Float64Array(count)
   let bad = 0
   for (let i = 0; i < count; i++) {
@@ -75,7 +75,7 @@ async function latency(call: Caller, count: number): Promise<RoundData> {
   return { ...summarizeRoundTrips(samples), bad }
 }
 
-async function pipelined(call: Caller, count: number, inflight: number): Promise<RoundData> {
+export async function pipelined(call: Caller, count: number, inflight: number): Promise<RoundData> {
   let next = 0
   let bad = 0
   const lane = async (): Promise<void> => {

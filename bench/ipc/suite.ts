@@ -21,7 +21,8 @@ import { median } from '../lib/stats.js'
 import type { SuiteContext } from '../lib/suite.js'
 import { interleave, startedRound, type Contender } from './interleave.js'
 import { openPair } from './pair.js'
-import { rpcClient } from './rpc.js'
+import { latency, pipelined, rpcClient, type Caller } from './rpc.js'
+import { boot } from '../../src/index.js'
 import type { RpcImpl, RpcMode, RpcTask, StreamImpl, StreamKind, StreamTask } from './tasks.js'
 
 /** Ring bytes each way of an RPC session and of a streaming one. */
@@ -199,6 +200,67 @@ export async function runIpcSuite(ctx: SuiteContext): Promise<SuiteReport> {
           { op: '>=', value: 10, peer: 'comlink' },
         ],
       })
+    }
+
+    // ------------------------------------- a real session: main thread -> domain
+    say('RPC over a real session: the main thread (rt.session) -> a server domain on a core')
+    const rt = await boot({ cores: 2 })
+    try {
+      await rt.services.up('echo', new URL('./echo-domain.js', import.meta.url), {
+        initTimeoutMs: 10_000,
+      })
+      const session = await rt.session('echo', { label: 'bench' })
+      const call: Caller = (v) => session.call('echo', v) as Promise<number>
+      const mainClient = true
+      const [dl, dpm, dcl, dp, dpc] = await interleave(
+        [
+          { tasks: [], main: () => latency(call, n(20_000)) },
+          rpc('postMessage', 'latency', n(20_000), { mainClient }),
+          rpc('comlink', 'latency', n(10_000), { mainClient }),
+          { tasks: [], main: () => pipelined(call, n(200_000), INFLIGHT) },
+          rpc('comlink', 'pipelined', n(40_000), { mainClient }),
+        ],
+        runs,
+        ctx.quiet,
+      )
+      checkClean(dl, 'domain latency')
+      checkClean(dp, 'domain pipelined')
+      const group = 'RPC over a real session (main thread -> a domain, rt.session)'
+      for (const k of ['p50', 'p99'] as const) {
+        add({
+          name: `RPC ${k}, event-driven, rt.session -> domain`,
+          group,
+          unit: 'us',
+          better: 'lower',
+          value: median(col(dl, 0, k)),
+          runs: col(dl, 0, k),
+          compares:
+            'one call in flight, event-driven defaults: session.call through a session ' +
+            'opened by the process manager vs a postMessage echo worker vs comlink over a ' +
+            'MessagePort (the main thread as client in all three)',
+          peers: { postMessage: median(col(dpm, 0, k)), comlink: median(col(dcl, 0, k)) },
+          target: k === 'p50' ? { op: '>=', value: 10, peer: 'comlink' } : undefined,
+          note:
+            'a session opened through the process manager to a supervised domain on a ' +
+            'spawnd (its event loop shared with the spawnd)',
+        })
+      }
+      add({
+        name: `RPC pipelined, ${INFLIGHT} in flight, rt.session -> domain`,
+        group,
+        unit: 'calls/s',
+        better: 'higher',
+        value: median(col(dp, 0, 'rate')),
+        runs: col(dp, 0, 'rate'),
+        compares: `${INFLIGHT} calls in flight from the main thread, event-driven defaults`,
+        peers: { comlink: median(col(dpc, 0, 'rate')) },
+        target: [
+          { op: '>=', value: 1_000_000 },
+          { op: '>=', value: 10, peer: 'comlink' },
+        ],
+      })
+    } finally {
+      await rt.shutdown()
     }
 
     // -------------------------------------------------------------- streaming
