@@ -30,7 +30,6 @@
  *   call, a drain() or an iterator's next() waits, or the outbox holds frames.
  */
 import { KernelError } from '../errors.js'
-import { Fifo } from '../fifo.js'
 import {
   PromiseReject,
   SafeClearInterval,
@@ -55,6 +54,7 @@ import {
   PORT_HDR,
 } from './port_frames.js'
 import { PortWriter } from './port_writer.js'
+import { PortInbox } from './port_inbox.js'
 import { CallServer, type SessionMethod } from './port_server.js'
 import {
   DEFAULT_INBOX_LIMIT,
@@ -93,13 +93,9 @@ export class SessionPort implements AsyncIterable<unknown> {
   private readonly rx: SpscRing
   private readonly server: CallServer
   private readonly spin: number
-  private readonly inboxLimit: number
   private readonly calls = new PendingCalls()
   private readonly writer: PortWriter
-  private readonly inbox = new Fifo<unknown>()
-  private readonly nextWaiters = new Fifo<(r: IteratorResult<unknown>) => void>()
-  /** The reader stopped at a full inbox: next() wakes it (rxBell) when room frees. */
-  private roomWanted = false
+  private readonly inbox: PortInbox
   private started = false
   /** While set, the reader takes no frame: they wait in the ring (pause, detach). */
   private pausedUntil: Promise<void> | null = null
@@ -110,7 +106,6 @@ export class SessionPort implements AsyncIterable<unknown> {
   private refd = false
   // Allocated once, so that neither a wait nor a next() makes a closure.
   private readonly readable: ReadyCheck
-  private readonly nextExecutor: (res: (r: IteratorResult<unknown>) => void) => void
   private readonly roomReady: ReadyCheck
   private readonly iterator: AsyncIterableIterator<unknown>
 
@@ -137,7 +132,6 @@ export class SessionPort implements AsyncIterable<unknown> {
     this.role = opts.role
     this.rx = channel.rx
     this.spin = spin
-    this.inboxLimit = inboxLimit
     this.writer = new PortWriter(channel, spin, () => this.updateRef())
     this.server = new CallServer(this.writer, [...methods], opts.thisArg)
     this.closed = new SafePromise<SessionEndReason>((res) => {
@@ -146,10 +140,14 @@ export class SessionPort implements AsyncIterable<unknown> {
     this.keepAlive = SafeSetInterval(noop, 1 << 30)
     this.keepAlive.unref()
     this.readable = () => !this.rx.isEmpty() || channel.closed
-    this.nextExecutor = (res) => this.nextWaiters.push(res)
-    this.roomReady = () => channel.closed || this.inbox.length < this.inboxLimit
+    this.inbox = new PortInbox(
+      inboxLimit,
+      () => channel.rxBell.wake(),
+      () => this.updateRef(),
+    )
+    this.roomReady = () => channel.closed || !this.inbox.full
     this.iterator = {
-      next: () => this.next(),
+      next: () => this.inbox.next(this.endReason !== null),
       return: () => SafePromise.resolve(DONE),
       [Symbol.asyncIterator]() {
         return this
@@ -319,7 +317,7 @@ export class SessionPort implements AsyncIterable<unknown> {
       if (full) {
         // Sleep until next() takes a value (it wakes this bell) or the channel closes.
         turns = 0
-        this.roomWanted = true
+        this.inbox.roomWanted = true
         await bell.waitAsync(this.roomReady, 0, DEFAULT_ASYNC_TIMEOUT_MS)
         continue
       }
@@ -344,7 +342,7 @@ export class SessionPort implements AsyncIterable<unknown> {
     const rx = this.rx
     let full = false
     for (;;) {
-      if (!unbounded && this.inbox.length >= this.inboxLimit) {
+      if (!unbounded && this.inbox.full) {
         full = true
         break
       }
@@ -370,7 +368,7 @@ export class SessionPort implements AsyncIterable<unknown> {
     switch (word & 0xff) {
       case KIND_BYTES: {
         const handler = this.onBytes
-        if (handler === null) this.deliver(rx.bytes.slice(body, end))
+        if (handler === null) this.inbox.deliver(rx.bytes.slice(body, end))
         else {
           try {
             handler(rx.bytes, body, end)
@@ -388,7 +386,7 @@ export class SessionPort implements AsyncIterable<unknown> {
           reportLater(err)
           return
         }
-        this.deliver(v)
+        this.inbox.deliver(v)
         return
       }
       case KIND_RESULT: {
@@ -417,32 +415,6 @@ export class SessionPort implements AsyncIterable<unknown> {
     }
   }
 
-  private deliver(v: unknown): void {
-    const waiter = this.nextWaiters.shift()
-    if (waiter === undefined) this.inbox.push(v)
-    else {
-      waiter({ value: v, done: false })
-      if (this.nextWaiters.length === 0) this.updateRef()
-    }
-  }
-
-  // ---------------------------------------------------------------- iterate
-
-  private next(): Promise<IteratorResult<unknown>> {
-    if (this.inbox.length > 0) {
-      const value = this.inbox.shift()
-      if (this.roomWanted && this.inbox.length < this.inboxLimit) {
-        this.roomWanted = false
-        this.channel.rxBell.wake()
-      }
-      return SafePromise.resolve({ value, done: false })
-    }
-    if (this.endReason !== null) return SafePromise.resolve(DONE)
-    const p = new SafePromise<IteratorResult<unknown>>(this.nextExecutor)
-    this.updateRef()
-    return p
-  }
-
   // ------------------------------------------------------------------ end
 
   private closedError(): KernelError {
@@ -459,8 +431,7 @@ export class SessionPort implements AsyncIterable<unknown> {
     this.writer.drop(err)
     // A local close ends the iterators at once; a close seen by the reader still
     // hands over what was received before it.
-    if (local) this.inbox.clear()
-    for (let w = this.nextWaiters.shift(); w !== undefined; w = this.nextWaiters.shift()) w(DONE)
+    this.inbox.end(local)
     SafeClearInterval(this.keepAlive)
     this.resolveClosed(reason)
   }
@@ -469,7 +440,7 @@ export class SessionPort implements AsyncIterable<unknown> {
   private updateRef(): void {
     const want =
       this.endReason === null &&
-      (this.calls.count > 0 || this.nextWaiters.length > 0 || this.writer.busy)
+      (this.calls.count > 0 || this.inbox.waiting > 0 || this.writer.busy)
     if (want === this.refd) return
     this.refd = want
     if (want) this.keepAlive.ref()
