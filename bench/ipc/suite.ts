@@ -259,6 +259,60 @@ export async function runIpcSuite(ctx: SuiteContext): Promise<SuiteReport> {
           { op: '>=', value: 10, peer: 'comlink' },
         ],
       })
+      // ----------------------------------- a real session: domain -> domain
+      say('RPC between domains: a client domain on core 0 (ctx.session) -> the server on core 1')
+      await rt.services.up('bench-client', new URL('./client-domain.js', import.meta.url), {
+        core: 0,
+        initTimeoutMs: 10_000,
+      })
+      const driver = await rt.session('bench-client')
+      const run = (mode: 'latency' | 'pipelined', count: number): Promise<RoundData> =>
+        driver.call('run', { mode, count, inflight: INFLIGHT }) as Promise<RoundData>
+      const [el, epm, ecl, ep, epc] = await interleave(
+        [
+          { tasks: [], main: () => run('latency', n(20_000)) },
+          rpc('postMessage', 'latency', n(20_000)),
+          rpc('comlink', 'latency', n(10_000)),
+          { tasks: [], main: () => run('pipelined', n(200_000)) },
+          rpc('comlink', 'pipelined', n(40_000)),
+        ],
+        runs,
+        ctx.quiet,
+      )
+      checkClean(el, 'domain-domain latency')
+      checkClean(ep, 'domain-domain pipelined')
+      const dgroup = 'RPC between domains on two cores (ctx.session)'
+      for (const k of ['p50', 'p99'] as const) {
+        add({
+          name: `RPC ${k}, event-driven, domain -> domain`,
+          group: dgroup,
+          unit: 'us',
+          better: 'lower',
+          value: median(col(el, 0, k)),
+          runs: col(el, 0, k),
+          compares:
+            'one call in flight, event-driven defaults: a client domain calling a server ' +
+            'domain on the other core vs a postMessage echo between two workers vs comlink ' +
+            'over a MessagePort between two workers',
+          peers: { postMessage: median(col(epm, 0, k)), comlink: median(col(ecl, 0, k)) },
+          target: k === 'p50' ? { op: '>=', value: 10, peer: 'comlink' } : undefined,
+          note: 'both ends on spawnds: their event loops shared with the spawnd loops',
+        })
+      }
+      add({
+        name: `RPC pipelined, ${INFLIGHT} in flight, domain -> domain`,
+        group: dgroup,
+        unit: 'calls/s',
+        better: 'higher',
+        value: median(col(ep, 0, 'rate')),
+        runs: col(ep, 0, 'rate'),
+        compares: `${INFLIGHT} calls in flight between two cores, event-driven defaults`,
+        peers: { comlink: median(col(epc, 0, 'rate')) },
+        target: [
+          { op: '>=', value: 1_000_000 },
+          { op: '>=', value: 10, peer: 'comlink' },
+        ],
+      })
     } finally {
       await rt.shutdown()
     }
