@@ -47,6 +47,9 @@ export type KernelErrorCode =
   | 'NO_SUCH_METHOD'
   | 'NOT_CLONEABLE'
   | 'MESSAGE_TOO_LARGE'
+  // the task pool (multikernel/pool)
+  | 'QUEUE_FULL'
+  | 'WORKER_FAILED'
 
 export interface KernelErrorOptions {
   cause?: unknown

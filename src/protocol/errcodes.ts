@@ -39,6 +39,8 @@ const WIRE: readonly KernelErrorCode[] = [
   'NO_SUCH_METHOD',
   'NOT_CLONEABLE',
   'MESSAGE_TOO_LARGE',
+  'QUEUE_FULL',
+  'WORKER_FAILED',
 ]
 
 export const ERR_OK = 0
