@@ -14,4 +14,6 @@ export type { Suite, SuiteContext } from './lib/suite.js'
 export const SUITES: Record<string, Suite> = {
   ring: async (ctx) => (await import('./ring/suite.js')).runRingSuite(ctx),
   pm: async (ctx) => (await import('./pm/suite.js')).runPmSuite(ctx),
+  pool: async (ctx) => (await import('./pool/suite.js')).runPoolSuite(ctx),
+  server: async (ctx) => (await import('./server/suite.js')).runServerSuite(ctx),
 }
