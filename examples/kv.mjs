@@ -21,8 +21,8 @@ export default async function main(ctx) {
         },
       }
     },
-    close(req, why) {
-      // 'closed' (the client closed it), 'client-exit', or 'shutdown'
+    close(_req, _why) {
+      // _why: 'closed' (the client closed it), 'client-exit', or 'shutdown'
     },
   })
   await ctx.ready()

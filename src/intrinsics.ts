@@ -138,3 +138,44 @@ export const StringStartsWith = uncurry(String.prototype.startsWith) as (
   s: string,
   prefix: string,
 ) => boolean
+
+// The session value codec (src/session/codec*.ts).
+export const ObjectGetPrototypeOf = Object.getPrototypeOf
+export const ObjectPrototype = Object.prototype
+export const ArrayIsArray = Array.isArray
+export const ArrayPrototype = Array.prototype
+export const ArrayBufferIsView = ArrayBuffer.isView
+export const SafeArrayBuffer = ArrayBuffer
+export const SafeUint8Array = Uint8Array
+export const Uint8ArrayPrototype = Uint8Array.prototype
+export const BufferPrototype = Buffer.prototype
+export const StringFromCharCode = String.fromCharCode
+export const StringCharCodeAt = uncurry(String.prototype.charCodeAt) as (
+  s: string,
+  index: number,
+) => number
+export const StringIsWellFormed = uncurry(
+  (String.prototype as unknown as { isWellFormed(this: string): boolean }).isWellFormed,
+) as (s: string) => boolean
+export const BigIntAsIntN = BigInt.asIntN
+/** The `[Symbol.toStringTag]` getter of %TypedArray%: 'Uint8Array', ..., or undefined (a DataView). */
+export const TypedArrayToStringTag = uncurry(
+  ObjectGetOwnPropertyDescriptor(TypedArrayPrototype, Symbol.toStringTag)!.get!,
+) as (view: ArrayBufferView) => string | undefined
+// Buffer's own string codecs, called on any Uint8Array (a plain or SharedArrayBuffer one).
+type BufferSlice = (bytes: Uint8Array, start: number, end: number) => string
+type BufferWrite = (bytes: Uint8Array, s: string, offset: number, max: number) => number
+const BufferMethods = Buffer.prototype as unknown as Record<string, (...a: never[]) => unknown>
+export const BufferLatin1Slice = uncurry(BufferMethods.latin1Slice) as unknown as BufferSlice
+export const BufferUtf8Slice = uncurry(BufferMethods.utf8Slice) as unknown as BufferSlice
+export const BufferUcs2Slice = uncurry(BufferMethods.ucs2Slice) as unknown as BufferSlice
+export const BufferUtf8Write = uncurry(BufferMethods.utf8Write) as unknown as BufferWrite
+export const SafeDOMException = DOMException
+export const SafeArray = Array
+export const MathImul = Math.imul
+/** Object.prototype.hasOwnProperty, uncurried (V8 keeps it fast inside for-in; Object.hasOwn is not). */
+export const ObjectPrototypeHasOwnProperty = uncurry(Object.prototype.hasOwnProperty) as (
+  o: object,
+  key: PropertyKey,
+) => boolean
+export const SafeFunction = Function

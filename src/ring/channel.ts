@@ -6,7 +6,9 @@
  * Memory layout of the channel's SharedArrayBuffer (bytes):
  *
  *     +0     header line (64 B): [0] magic 'MKCH' [1] version [2] capacity A->B
- *                                [3] capacity B->A [4] closed (0 open, 1 closed)
+ *                                [3] capacity B->A [4] closed (0 open, else the
+ *                                reason word: 1 by default; sessions store an end
+ *                                reason, src/session/end_reason.ts)
  *     +64    doorbell: data for B   (B sleeps here when A->B is empty)
  *     +128   doorbell: room for A   (A sleeps here when A->B is full)
  *     +192   doorbell: data for A   (A sleeps here when B->A is empty)
@@ -14,8 +16,10 @@
  *     +320   ring A->B  (SpscRing.byteLength(capacity A->B))
  *     +...   ring B->A  (SpscRing.byteLength(capacity B->A))
  *
- * Close: either side stores closed = 1 and wakes all four doorbells, so every
- * sleeper returns and sees it. After close, sends throw CHANNEL_CLOSED; frames
+ * Close: either side (or a third thread holding the buffer) stores a non-zero reason
+ * word in `closed` (compare-exchange from 0: the first close wins and its reason is
+ * the one both sides read) and wakes all four doorbells, so every sleeper returns
+ * and sees it. After close, sends throw CHANNEL_CLOSED; frames
  * already published stay readable until drained.
  */
 import { KernelError } from '../errors.js'
@@ -185,11 +189,6 @@ export class Channel {
       this.closed ? false : this.tx.canReserve(this.writableNeed) ? true : null
   }
 
-  /** The closed word: 0 while open, else the reason its closer stored. */
-  get closeReason(): number {
-    return AtomicsLoad(this.hdr, CLOSED)
-  }
-
   /** True once either side closed the channel. */
   get closed(): boolean {
     return AtomicsLoad(this.hdr, CLOSED) !== 0
@@ -341,9 +340,21 @@ export class Channel {
     }
   }
 
-  /** Close from this side: refuse further sends on both sides, wake every sleeper. */
+  /** The word the channel was closed with (0 while open). */
+  get closeReason(): number {
+    return AtomicsLoad(this.hdr, CLOSED)
+  }
+
+  /**
+   * Close: refuse further sends on both sides, wake every sleeper. `reason` (a
+   * non-zero int32) is stored in the closed word unless the channel is closed
+   * already (the first close wins). Any thread holding the buffer may close it.
+   */
   close(reason = 1): void {
-    if (AtomicsCompareExchange(this.hdr, CLOSED, 0, reason === 0 ? 1 : reason) !== 0) return
+    if ((reason | 0) !== reason || reason === 0) {
+      throw new RangeError(`a close reason is a non-zero int32, got ${shown(reason)}`)
+    }
+    if (AtomicsCompareExchange(this.hdr, CLOSED, 0, reason) !== 0) return
     this.rxBell.wake()
     this.txBell.wake()
     this.rxRoomBell.wake()

@@ -24,6 +24,23 @@
  * before the end of the data area, so the producer skipped to offset 0. The payload
  * starts 8-aligned, so a user may lay Float64 values over it.
  *
+ * Two ways to write a frame. reserve(length) when the length is known first: it
+ * writes the length word and hands back the payload offset. claim(minLength) +
+ * commit(length) when the length is known only after writing (a value serialized
+ * straight into the ring): claim writes nothing and hands back the payload offset
+ * with `claimable` contiguous bytes after it; the writer fills any prefix of them,
+ * then commit(length) lays down the length word and takes the frame:
+ *
+ *                 claim(min)                          commit(length)
+ *     tail -> [ hdr ][ payload ... claimable ... ]    [len ][ payload: length ][pad]
+ *              ^ nothing stored yet                    ^ stored now; tail moves on
+ *
+ * claimable reaches to the end of the data area or to the head, whichever is nearer
+ * (a frame never straddles the end). Between claim and commit the producer calls
+ * nothing else; a claim never committed costs nothing (a later claim or reserve
+ * simply starts from the same tail). Like reserve, claim may commit a wrap marker
+ * when even minLength does not fit before the end, and then still return -1.
+ *
  * Memory ordering: the producer writes frames with plain stores and publishes them
  * with one Atomics.store of the tail; the consumer Atomics.loads the tail and then
  * reads the frames with plain loads. Atomics are sequentially consistent in JS, so
@@ -52,6 +69,10 @@ const MIN_CAPACITY = 16
 const MAX_CAPACITY = 1 << 30
 
 /** Bytes a frame of `payloadLength` occupies in the ring, header and padding included. */
+function shownLength(length: number): string {
+  return typeof length === 'number' ? String(length) : typeof length
+}
+
 export function frameBytes(payloadLength: number): number {
   return (payloadLength + FRAME_HEADER_BYTES + 7) & ~7
 }
@@ -111,12 +132,18 @@ export class SpscRing {
   frameLength = 0
   /** Frames the last reserveMany() reserved (0 when it returned -1). */
   reservedFrames = 0
+  /** Contiguous payload bytes the last successful claim() made available (0 after commit). */
+  claimable = 0
 
   declare private readonly ctrl: Int32Array
   declare private readonly mask: number
   // Producer-side state (only the producing thread touches these).
   declare private localTail: number
   declare private cachedHead: number
+  /** localTail at the last successful claim(): commit() refuses a stale claim. */
+  private claimTail = 0
+  /** A claim() succeeded and no commit() took it yet. */
+  private claimOpen = false
   // Consumer-side state.
   declare private localHead: number
   declare private cachedTail: number
@@ -251,6 +278,75 @@ export class SpscRing {
     this.localTail = (tail + n * need) | 0
     this.reservedFrames = n
     return pos + FRAME_HDR
+  }
+
+  /**
+   * Claim room for a frame whose length is not known yet, at least `minLength`
+   * payload bytes: returns the payload's offset in `bytes` and sets `claimable` to
+   * the contiguous payload bytes available there (>= minLength, <= maxPayload), or
+   * returns -1 (claimable 0) when not even minLength fits now. Nothing is stored
+   * until commit(length); see the header comment.
+   */
+  claim(minLength: number): number {
+    if (minLength >>> 0 !== minLength || minLength > this.maxPayload) this.refuseLength(minLength)
+    const need = (minLength + FRAME_HDR + 7) & ~7
+    let tail = this.localTail
+    let pos = tail & this.mask
+    if (need > this.capacity - pos) {
+      // Not even minLength fits before the end: commit a wrap marker (as reserveSlow).
+      const toEnd = this.capacity - pos
+      if (!this.hasRoom(tail, toEnd)) {
+        this.claimable = 0
+        this.claimOpen = false
+        return -1
+      }
+      this.i32[pos >> 2] = WRAP
+      tail = (tail + toEnd) | 0
+      this.localTail = tail
+      pos = 0
+    }
+    let room = this.capacity - ((tail - this.cachedHead) | 0)
+    if (room < need) {
+      this.cachedHead = AtomicsLoad(this.ctrl, HEAD)
+      room = this.capacity - ((tail - this.cachedHead) | 0)
+      if (room < need) {
+        this.claimable = 0
+        this.claimOpen = false
+        return -1
+      }
+    }
+    const toEnd = this.capacity - pos
+    // room and toEnd are multiples of 8, so every claimable byte is inside a frame
+    // whose padded size is <= the contiguous free bytes.
+    this.claimable = (room < toEnd ? room : toEnd) - FRAME_HDR
+    this.claimTail = tail
+    this.claimOpen = true
+    return pos + FRAME_HDR
+  }
+
+  /**
+   * Take the claimed frame with `length` payload bytes (0 <= length <= claimable):
+   * stores its length word; visible to the consumer at the next publish().
+   */
+  commit(length: number): void {
+    if (
+      length >>> 0 !== length ||
+      length > this.claimable ||
+      !this.claimOpen ||
+      this.localTail !== this.claimTail
+    ) {
+      throw new KernelError(
+        'RING_MISUSE',
+        !this.claimOpen || this.localTail !== this.claimTail
+          ? 'commit() without a claim() before it'
+          : `commit(${shownLength(length)}) beyond the ${this.claimable} bytes claimed`,
+      )
+    }
+    const tail = this.localTail
+    this.i32[(tail & this.mask) >> 2] = length
+    this.localTail = (tail + ((length + FRAME_HDR + 7) & ~7)) | 0
+    this.claimable = 0
+    this.claimOpen = false
   }
 
   private refuseLength(length: number): never {

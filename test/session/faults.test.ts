@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { boot, type Runtime } from 'multikernel'
 import { within, until } from '../shared/bounded.js'
-import { collector, fixture, scripts } from './helpers.js'
+import { collector, fixture, scripts } from './domains.js'
 
 let rt: Runtime
 let log: ReturnType<typeof collector<Ev>>

@@ -1,59 +1,80 @@
-// Helpers of the session suites: fixture URLs, and main-thread services the
-// fixture domains report to ('report' for scripted clients, 'log' for servers).
-import type { Runtime } from 'multikernel'
-import { until } from '../shared/bounded.js'
+// Plumbing for the session port suites: a pair of ports on one thread, a worker that
+// runs the far end (fixtures/port-worker.mjs), and the error a promise rejects with.
+import { Worker } from 'node:worker_threads'
+import { Channel } from '../../dist/src/ring/index.js'
+import { SessionPort, type SessionPortOptions } from '../../dist/src/session/port.js'
+import { within } from '../shared/bounded.js'
 
-export const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url)
+export { within }
 
-export interface Step {
-  domainId: number
-  step: number
-  op: string
-  ok: boolean
-  value?: unknown
-  code?: string | null
-  name?: string | null
-  message?: string
-  cause?: { name: string; message: string; code: string | null } | null
+/** Both ends on this thread: a client over side A, a server over side B; started. */
+export function pair(
+  server: Partial<SessionPortOptions> = {},
+  capacity = 1 << 14,
+  client: Partial<SessionPortOptions> = {},
+): { client: SessionPort; server: SessionPort; ch: Channel } {
+  const ch = Channel.create({ capacity })
+  const c = new SessionPort(ch, { ...client, role: 'client' })
+  const s = new SessionPort(Channel.attach(ch.buffer), { ...server, role: 'server' })
+  c.start()
+  s.start()
+  return { client: c, server: s, ch }
 }
 
-/** Collects what domains send to a main-thread service of `name` (one method, `method`). */
-export function collector<T = unknown>(rt: Runtime, name: string, method: string) {
-  const got: T[] = []
-  rt.serve(name, {
-    open: () => ({
-      [method]: (x: T) => {
-        got.push(x)
-        return true
-      },
-    }),
-  })
-  return {
-    got,
-    /** Bounded: resolves once `pred` holds for what has come. */
-    until: <R>(pred: (all: T[]) => R | undefined | null | false, what: string) =>
-      until(() => pred(got), what),
+interface Report {
+  type: 'done' | 'fail'
+  error?: string
+}
+
+const running = new Set<Worker>()
+
+/** The far end on a worker; `result` is its report (rejects on 'fail', error or early exit). */
+export class PortWorker<R extends object = Record<string, unknown>> {
+  readonly worker: Worker
+  readonly result: Promise<R>
+
+  constructor(data: { mode: string; sab: SharedArrayBuffer } & Record<string, unknown>) {
+    this.worker = new Worker(new URL('./fixtures/port-worker.mjs', import.meta.url), {
+      workerData: data,
+    })
+    running.add(this.worker)
+    this.result = new Promise<R>((resolve, reject) => {
+      this.worker.on('message', (m: Report) => {
+        if (m.type === 'done') resolve(m as unknown as R)
+        else reject(new Error(`port worker (${data.mode}): ${m.error}`))
+      })
+      this.worker.on('error', reject)
+      this.worker.on('exit', (code) => {
+        running.delete(this.worker)
+        reject(new Error(`port worker (${data.mode}) exited with code ${code} before reporting`))
+      })
+    })
+    this.result.catch(() => {})
   }
 }
 
-/** The 'report' service of script.mjs, and a way to run a script domain. */
-export function scripts(rt: Runtime) {
-  const c = collector<Step>(rt, 'report', 'step')
-  return {
-    steps: c.got,
-    /** Spawn a script; resolves with its capability and a waiter for its n-th step. */
-    async run(
-      steps: unknown[],
-      opts: { core?: number; label?: string; quota?: { bytes?: number; handles?: number } } = {},
-    ) {
-      const d = await rt.spawn(fixture('script.mjs'), { argv: [JSON.stringify(steps)], ...opts })
-      const mine = (): Step[] => c.got.filter((s) => s.domainId === d.id)
-      return {
-        d,
-        mine,
-        step: (i: number) =>
-          c.until(() => mine().find((s) => s.step === i), `step ${i} of domain ${d.id}`),
-      }
-    },
+export async function terminateAll(): Promise<void> {
+  await Promise.all([...running].map((w) => w.terminate()))
+  running.clear()
+}
+
+/** What `p` rejected with (fails when it resolves, or hangs past the bound). */
+export async function rejection(p: Promise<unknown>, what = 'a rejection'): Promise<Error> {
+  try {
+    const v = await within(p, what)
+    throw new Error(`expected ${what}, got the value ${String(v)}`)
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith('expected ')) throw err
+    return err as Error
   }
+}
+
+/** What `fn` threw synchronously. */
+export function thrown(fn: () => unknown): Error & { code?: string } {
+  try {
+    fn()
+  } catch (err) {
+    return err as Error & { code?: string }
+  }
+  throw new Error('expected a throw')
 }

@@ -5,7 +5,7 @@
 import { afterEach, expect, it } from 'vitest'
 import { boot, type Runtime } from 'multikernel'
 import { within } from '../shared/bounded.js'
-import { fixture } from './helpers.js'
+import { fixture } from './domains.js'
 
 let rt: Runtime
 

@@ -15,7 +15,7 @@ import {
   type Session,
 } from 'multikernel'
 import { within, until } from '../shared/bounded.js'
-import { fixture } from './helpers.js'
+import { fixture } from './domains.js'
 
 let rt: Runtime
 let puppetNo = 0

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { boot, type Runtime } from 'multikernel'
 import { within } from '../shared/bounded.js'
-import { fixture, scripts } from './helpers.js'
+import { fixture, scripts } from './domains.js'
 
 let rt: Runtime
 

@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest'
 import { boot, type Runtime } from 'multikernel'
 import { within } from '../shared/bounded.js'
-import { fixture } from './helpers.js'
+import { fixture } from './domains.js'
 
 let rt: Runtime
 let seen: { id: number; from: string; to: string }[]
