@@ -15,7 +15,7 @@ import { fastifyPool } from '../../src/pool/index.js'
 import { cpu, trivial } from './task.js'
 
 const TASK = new URL('./task.js', import.meta.url)
-export const PER_WORKER = 16
+export const PER_WORKER = 32
 
 const mode = process.argv[2]
 const n = Number(process.argv[3])

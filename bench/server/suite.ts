@@ -108,7 +108,7 @@ export async function runServerSuite(ctx: SuiteContext): Promise<SuiteReport> {
     const med = (mode: Mode, k: keyof Load): number => median(m[mode].map((x) => x[k]))
     const compares =
       `Fastify in a child process, autocannon in this one (${CONNECTIONS} connections, ` +
-      `pipelining 1, ${seconds} s); the pool and piscina-tuned with ${threads} workers, 16 ` +
+      `pipelining 1, ${seconds} s); the pool and piscina-tuned with ${threads} workers, 32 ` +
       `tasks per worker, no timing, the same per-request abort wiring; inline: the work on ` +
       `Fastify's own thread`
     const cpuTarget = path === '/cpu'
