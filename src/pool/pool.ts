@@ -19,35 +19,23 @@ import { KernelError } from '../errors.js'
 import { Fifo } from '../fifo.js'
 import { boot } from '../runtime/boot.js'
 import type { Runtime } from '../runtime/runtime.js'
-import type { RuntimeEvent } from '../runtime/events.js'
 import type { SessionEndReason } from '../session/end_reason.js'
 import { AbortError, type AbortSignalLike } from './abort.js'
 import { Timing, type PoolHistogram } from './histogram.js'
-import {
-  bootOptionsFor,
-  fillOptions,
-  moduleUrl,
-  type FilledPoolOptions,
-  type PoolOptions,
-} from './options.js'
-import { PoolWorker, type PoolWorkerHost, type PoolWorkerState } from './pool_worker.js'
+import { bootOptionsFor, fillOptions, type FilledPoolOptions, type PoolOptions } from './options.js'
+import type { PoolWorker, PoolWorkerHost, PoolWorkerState } from './pool_worker.js'
+import { WorkerSet } from './worker_set.js'
 import { Task, QUEUED, RUNNING, DONE } from './task.js'
+import {
+  checkClose,
+  DEFAULT_RUN,
+  parseRun,
+  type CloseOptions,
+  type ParsedRun,
+  type RunOptions,
+} from './run_options.js'
 
-export interface RunOptions {
-  /** The export to call instead of the pool's `name`. */
-  name?: string | null
-  /** Another task module (a path or a file: URL). */
-  filename?: string | URL | null
-  /** Abort the task: queued, it never runs; running, its own signal fires. */
-  signal?: AbortSignalLike | null
-  /** piscina's transfer list: accepted; values are copied into the ring either way. */
-  transferList?: unknown[]
-}
-
-export interface CloseOptions {
-  /** Reject the queued tasks (AbortError) instead of running them; running ones finish. */
-  force?: boolean
-}
+export type { RunOptions, CloseOptions }
 
 /** A worker as `pool.threads` shows it. */
 export interface PoolThread {
@@ -67,7 +55,7 @@ export class Pool<T = unknown, R = unknown> extends EventEmitter implements Pool
   readonly ready: Promise<void>
   #rt: Runtime | null = null
   readonly #ownsRuntime: boolean
-  readonly #workers: PoolWorker[] = []
+  #set: WorkerSet | null = null
   readonly #queue = new Fifo<Task>()
   #queued = 0
   #nextId = 1
@@ -76,12 +64,10 @@ export class Pool<T = unknown, R = unknown> extends EventEmitter implements Pool
   #closing = false
   #destroyed = false
   #startError: unknown = null
-  #started = 0
   readonly #t0 = performance.now()
   readonly #timing: Timing | null
   readonly #label: string
   readonly #cores: number
-  #onEvent: ((ev: RuntimeEvent) => void) | null = null
 
   constructor(options: PoolOptions = {}) {
     super()
@@ -110,11 +96,10 @@ export class Pool<T = unknown, R = unknown> extends EventEmitter implements Pool
         if (this.#ownsRuntime) await this.#rt.shutdown()
         return
       }
-      this.#onEvent = (ev) => this.#runtimeEvent(ev)
-      this.#rt.events.on('service-up', this.#onEvent)
-      this.#rt.events.on('gave-up', this.#onEvent)
+      const set = new WorkerSet(this.#rt, this.options, this.#label, this)
+      this.#set = set
       const starts: Promise<void>[] = []
-      for (let i = 0; i < this.options.minThreads; i++) starts.push(this.#addWorker())
+      for (let i = 0; i < this.options.minThreads; i++) starts.push(set.add())
       await Promise.all(starts)
       this.#pump()
     } catch (err) {
@@ -125,60 +110,16 @@ export class Pool<T = unknown, R = unknown> extends EventEmitter implements Pool
     }
   }
 
-  #addWorker(): Promise<void> {
-    const rt = this.#rt as Runtime
-    const i = this.#started++
-    const w = new PoolWorker(
-      rt,
-      {
-        label: `${this.#label}.${i}`,
-        core: i % rt.cores,
-        filename: this.options.filename,
-        name: this.options.name,
-        capacity: this.options.capacity,
-      },
-      this,
-    )
-    this.#workers.push(w)
-    return w.start().catch((err: unknown) => {
-      this.#workers.splice(this.#workers.indexOf(w), 1)
-      void w.stop()
-      throw err
-    })
-  }
-
-  #runtimeEvent(ev: RuntimeEvent): void {
-    if (ev.type !== 'service-up' && ev.type !== 'gave-up') return
-    for (const w of this.#workers) {
-      if (w.label !== ev.label) continue
-      if (ev.type === 'service-up') w.reopen()
-      else w.gaveUp()
-    }
-  }
-
   // ------------------------------------------------------------------ run
 
-  run(task: T, options: RunOptions = {}): Promise<R> {
-    if (options === null || typeof options !== 'object')
-      return Promise.reject(new TypeError('options must be an object'))
-    const { signal = null, transferList } = options
-    let filename: string | null = null
-    const name = options.name ?? null
-    if (transferList !== undefined && !Array.isArray(transferList))
-      return Promise.reject(new TypeError('transferList argument must be an Array'))
-    if (options.filename !== undefined && options.filename !== null) {
-      if (typeof options.filename !== 'string' && !(options.filename instanceof URL))
-        return Promise.reject(new TypeError('filename argument must be a string'))
-      try {
-        filename = moduleUrl(options.filename, 'filename argument')
-      } catch (err) {
-        return Promise.reject(err)
-      }
+  run(task: T, options?: RunOptions): Promise<R> {
+    let o: ParsedRun
+    try {
+      o = options === undefined ? DEFAULT_RUN : parseRun(options)
+    } catch (err) {
+      return Promise.reject(err)
     }
-    if (name !== null && typeof name !== 'string')
-      return Promise.reject(new TypeError('name argument must be a string'))
-    if (signal !== null && typeof signal !== 'object')
-      return Promise.reject(new TypeError('signal argument must be an object'))
+    const { filename, name, signal } = o
     if (filename === null && this.options.filename === null)
       return Promise.reject(new Error('filename must be provided to run() or in options object'))
     if (this.#destroyed || this.#closing)
@@ -197,7 +138,7 @@ export class Pool<T = unknown, R = unknown> extends EventEmitter implements Pool
       )
       if (this.#timing !== null) t.created = performance.now()
       if (signal !== null) this.#watch(t, signal)
-      const w = this.#queued === 0 ? this.#pick() : null
+      const w = this.#queued === 0 && this.#set !== null ? this.#set.pick() : null
       if (w !== null) {
         this.#dispatch(t, w)
         return
@@ -222,25 +163,8 @@ export class Pool<T = unknown, R = unknown> extends EventEmitter implements Pool
 
   /** maxQueue, plus room for the tasks of workers still starting (they will take them). */
   #queueLimit(): number {
-    let starting = 0
-    for (const w of this.#workers) if (w.state === 'starting') starting++
+    const starting = this.#set === null ? this.options.minThreads : this.#set.starting()
     return this.options.maxQueue + starting * this.options.concurrentTasksPerWorker
-  }
-
-  /** The least busy worker with room, or null. */
-  #pick(): PoolWorker | null {
-    let best: PoolWorker | null = null
-    const max = this.options.concurrentTasksPerWorker
-    const ws = this.#workers
-    for (let i = 0; i < ws.length; i++) {
-      const w = ws[i]
-      if (w.state !== 'up' || w.inFlight >= max) continue
-      if (best === null || w.inFlight < best.inFlight) {
-        best = w
-        if (w.inFlight === 0) break
-      }
-    }
-    return best
   }
 
   #dispatch(t: Task, w: PoolWorker): void {
@@ -279,7 +203,7 @@ export class Pool<T = unknown, R = unknown> extends EventEmitter implements Pool
       else t.reject(this.#taskError(err))
     }
     if (this.#queued > 0) this.#pump()
-    else if (w.inFlight === 0) this.#maybeIdle(w)
+    else if (w.inFlight === 0 && !this.#closing && !this.#destroyed) this.#set?.idle(w)
   }
 
   /** A task's own throw rejects with its error, as piscina does; a lost worker with WORKER_FAILED. */
@@ -300,8 +224,9 @@ export class Pool<T = unknown, R = unknown> extends EventEmitter implements Pool
 
   /** Hand queued tasks to workers with room. */
   #pump(): void {
-    while (this.#queued > 0) {
-      const w = this.#pick()
+    const set = this.#set
+    while (this.#queued > 0 && set !== null) {
+      const w = set.pick()
       if (w === null) break
       const t = this.#queue.shift() as Task
       if (t.state !== QUEUED) continue // aborted while it waited
@@ -314,25 +239,12 @@ export class Pool<T = unknown, R = unknown> extends EventEmitter implements Pool
 
   /** Start another worker (up to maxThreads) when tasks wait and none is starting. */
   #grow(): void {
-    if (this.#queued === 0 || this.#rt === null || this.#closing || this.#destroyed) return
-    if (this.#workers.length >= this.options.maxThreads) return
-    for (const w of this.#workers) if (w.state === 'starting') return
-    this.#addWorker().catch((err: unknown) => {
+    const set = this.#set
+    if (this.#queued === 0 || set === null || this.#closing || this.#destroyed) return
+    if (!set.mayGrow()) return
+    set.add().catch((err: unknown) => {
       if (this.listenerCount('error') > 0) this.emit('error', err)
     })
-  }
-
-  #maybeIdle(w: PoolWorker): void {
-    const idle = this.options.idleTimeout
-    if (idle === Infinity || this.#workers.length <= this.options.minThreads) return
-    if (w.idleTimer !== null || this.#closing || this.#destroyed) return
-    w.idleTimer = setTimeout(() => {
-      w.idleTimer = null
-      if (w.inFlight !== 0 || this.#workers.length <= this.options.minThreads) return
-      this.#workers.splice(this.#workers.indexOf(w), 1)
-      void w.stop()
-    }, idle)
-    w.idleTimer.unref()
   }
 
   /** needsDrain when a task has to wait; drain when none waits any more. */
@@ -395,7 +307,7 @@ export class Pool<T = unknown, R = unknown> extends EventEmitter implements Pool
     })
     if (this.listenerCount('error') > 0) this.emit('error', err)
     // No worker left and none coming back: queued tasks would wait forever.
-    if (this.#workers.every((x) => x.state === 'failed')) this.#failQueued(() => err)
+    if (this.#set?.allFailed() === true) this.#failQueued(() => err)
   }
 
   #failQueued(why: () => unknown): void {
@@ -414,17 +326,14 @@ export class Pool<T = unknown, R = unknown> extends EventEmitter implements Pool
 
   /** Finish the queued and running tasks (force: reject the queued ones), then destroy. */
   async close(options: CloseOptions = {}): Promise<void> {
-    if (options === null || typeof options !== 'object')
-      throw new TypeError('options must be an object')
-    if (options.force !== undefined && typeof options.force !== 'boolean')
-      throw new TypeError('force argument must be a boolean')
+    const force = checkClose(options)
     if (this.#destroyed) return
     this.#closing = true
-    if (options.force === true) this.#failQueued(() => new AbortError(undefined, 'pool is closed'))
+    if (force) this.#failQueued(() => new AbortError(undefined, 'pool is closed'))
     await this.ready.catch(() => undefined)
     const flushed = new Promise<void>((resolve) => {
       const check = (): void => {
-        if (this.#queued === 0 && this.#workers.every((w) => w.inFlight === 0)) resolve()
+        if (this.#queued === 0 && (this.#set?.allIdle() ?? true)) resolve()
         else setTimeout(check, 1)
       }
       check()
@@ -448,13 +357,8 @@ export class Pool<T = unknown, R = unknown> extends EventEmitter implements Pool
     this.#failQueued(() => new Error(TERMINATING))
     await this.ready.catch(() => undefined)
     const rt = this.#rt
-    if (rt !== null && this.#onEvent !== null) {
-      rt.events.off('service-up', this.#onEvent)
-      rt.events.off('gave-up', this.#onEvent)
-    }
     // Closing a session rejects its calls in flight (SESSION_CLOSED -> TERMINATING).
-    await Promise.all(this.#workers.map((w) => w.stop()))
-    this.#workers.length = 0
+    await this.#set?.stopAll()
     if (rt !== null && this.#ownsRuntime) await rt.shutdown()
   }
 
@@ -478,7 +382,7 @@ export class Pool<T = unknown, R = unknown> extends EventEmitter implements Pool
   }
 
   get threads(): PoolThread[] {
-    return this.#workers.map((w) => ({
+    return (this.#set?.list ?? []).map((w) => ({
       label: w.label,
       core: w.config.core,
       state: w.state,
@@ -489,7 +393,7 @@ export class Pool<T = unknown, R = unknown> extends EventEmitter implements Pool
 
   get idleThreads(): number {
     let n = 0
-    for (const w of this.#workers) if (w.state === 'up' && w.inFlight === 0) n++
+    for (const w of this.#set?.list ?? []) if (w.state === 'up' && w.inFlight === 0) n++
     return n
   }
 
