@@ -14,6 +14,7 @@ export type { Suite, SuiteContext } from './lib/suite.js'
 export const SUITES: Record<string, Suite> = {
   ring: async (ctx) => (await import('./ring/suite.js')).runRingSuite(ctx),
   pm: async (ctx) => (await import('./pm/suite.js')).runPmSuite(ctx),
+  update: async (ctx) => (await import('./update/suite.js')).runUpdateSuite(ctx),
   pool: async (ctx) => (await import('./pool/suite.js')).runPoolSuite(ctx),
   server: async (ctx) => (await import('./server/suite.js')).runServerSuite(ctx),
 }

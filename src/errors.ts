@@ -47,6 +47,8 @@ export type KernelErrorCode =
   | 'NO_SUCH_METHOD'
   | 'NOT_CLONEABLE'
   | 'MESSAGE_TOO_LARGE'
+  // live update (MINIX RS_UPDATE)
+  | 'UPDATE_FAILED'
   // the task pool (multikernel/pool)
   | 'QUEUE_FULL'
   | 'WORKER_FAILED'

@@ -36,6 +36,7 @@ export type {
   Handle,
   HandleInfo,
   SessionOptions,
+  UpdateHandler,
   ResourceRequestHandler,
   YieldRequestHandler,
 } from './domain/context.js'
@@ -64,6 +65,7 @@ export {
   type RestartLimits,
   type CoreMemoryOptions,
 } from './supervisor/index.js'
+export type { UpdateOptions } from './supervisor/update.js'
 export { KernelError, type KernelErrorCode } from './errors.js'
 
 /** The boot options under their older name. */

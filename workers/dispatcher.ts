@@ -5,6 +5,7 @@
 import { DomainExit, type DispatcherHost } from '../src/domain/context.js'
 import type { ResourceRequestHandler, YieldRequestHandler } from '../src/domain/context.js'
 import type { Session } from '../src/session/session.js'
+import type { UpdateHandler } from '../src/domain/context.js'
 import { ExitHow, KILLED_EXIT_CODE, type CallCode } from '../src/protocol/opcodes.js'
 import type { PsEntry } from '../src/protocol/messages.js'
 import { AbortControllerAbort, ObjectCreate, SafeAbortController } from '../src/intrinsics.js'
@@ -27,6 +28,7 @@ export interface DispatcherSessions {
   detach(d: Dispatcher, handles: readonly number[]): void
   onResourceRequest(d: Dispatcher, h: ResourceRequestHandler | null): void
   onYield(d: Dispatcher, h: YieldRequestHandler | null): void
+  onUpdate(d: Dispatcher, h: UpdateHandler | null): void
 }
 
 /** One domain's presence on this core: an entry of the ps table, and its ctx's host. */
@@ -93,6 +95,10 @@ export class Dispatcher implements DispatcherHost {
 
   onYield(h: YieldRequestHandler | null): void {
     this.spawnd.sessions.onYield(this, h)
+  }
+
+  onUpdate(h: UpdateHandler | null): void {
+    this.spawnd.sessions.onUpdate(this, h)
   }
 
   stopSignal(): AbortSignal {

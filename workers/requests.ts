@@ -165,6 +165,12 @@ export abstract class SpawndRequests implements DispatcherOwner {
       case Op.SESSION_UPGRADE:
       case Op.RESOURCE_REQUEST:
       case Op.YIELD:
+      case Op.UPDATE_PREPARE:
+      case Op.UPDATE_RESUME:
+      case Op.UPDATE_COMMIT:
+      case Op.SESSION_ADOPT:
+      case Op.UPDATE_START:
+      case Op.UPDATE_ABORT:
         return this.sessions.request(
           this.byDomain.get(domainId),
           op,

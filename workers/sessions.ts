@@ -24,15 +24,20 @@ import type { Session } from '../src/session/session.js'
 import type { SessionPort } from '../src/session/port.js'
 import { JSONParse, JSONStringify, SafeMap, SafePromise } from '../src/intrinsics.js'
 import type { Dispatcher, DispatcherSessions } from './dispatcher.js'
-import type { ResourceRequestHandler, YieldRequestHandler } from '../src/domain/context.js'
+import type {
+  ResourceRequestHandler,
+  UpdateHandler,
+  YieldRequestHandler,
+} from '../src/domain/context.js'
 import { runAs } from './faults.js'
+import { SpawndUpdates } from './session_update.js'
 
 /** How long a ring message may wait for its channel buffer (they are sent together). */
 const BIND_TIMEOUT_MS = 10_000
 
 type Reply = (tag: number, err: KernelErrorCode | null, value: number, text: string | null) => void
 
-interface Served {
+export interface Served {
   end: ServerEnd
   d: Dispatcher
   handlers: Readonly<ServeHandlers>
@@ -42,8 +47,11 @@ export class SpawndSessions implements DispatcherSessions {
   private readonly buffers = new SafeMap<number, SharedArrayBuffer>()
   private readonly waiting = new SafeMap<number, (b: SharedArrayBuffer | null) => void>()
   /** domain id -> service name -> its handlers. */
-  private readonly serving = new SafeMap<number, SafeMap<string, Readonly<ServeHandlers>>>()
-  private readonly served = new SafeMap<number, Served>()
+  readonly serving = new SafeMap<number, SafeMap<string, Readonly<ServeHandlers>>>()
+  /** Server ends here, by session id (session_update.ts pauses and hands them over). */
+  readonly served = new SafeMap<number, Served>()
+  /** A live update's half on this core (session_update.ts). */
+  readonly updates: SpawndUpdates
   /** Client ends here, by session id. */
   private readonly clients = new SafeMap<
     number,
@@ -62,6 +70,7 @@ export class SpawndSessions implements DispatcherSessions {
     private readonly call: (d: Dispatcher, op: number, args: unknown) => Promise<string>,
     private readonly spin: number,
   ) {
+    this.updates = new SpawndUpdates(this)
     monitor.on('message', (m: ChannelBinding) => {
       const w = this.waiting.get(m.session)
       if (w !== undefined) {
@@ -74,7 +83,21 @@ export class SpawndSessions implements DispatcherSessions {
   }
 
   /** The channel buffer of session `id`, once the monitor port brought it. */
-  private buffer(id: number): Promise<SharedArrayBuffer> {
+  /** A server end over session `o`'s channel; its close goes to the process manager. */
+  serverEnd(d: Dispatcher, o: SessionOpenText, buf: SharedArrayBuffer, updated = false): ServerEnd {
+    return new ServerEnd(
+      buf,
+      { id: o.session, service: o.service, label: o.label, args: o.args, quota: o.quota, updated },
+      {
+        close: () => this.call(d, Call.SESSION_CLOSE, { session: o.session }).then(() => undefined),
+        upgrade: () =>
+          SafePromise.reject(new KernelError('SESSION_CLOSED', 'a server end does not upgrade')),
+      },
+      this.spin,
+    )
+  }
+
+  buffer(id: number): Promise<SharedArrayBuffer> {
     const b = this.buffers.get(id)
     if (b !== undefined) {
       this.buffers.delete(id)
@@ -155,20 +178,7 @@ export class SpawndSessions implements DispatcherSessions {
             `domain ${d.domainId} does not serve '${o.service}' here`,
           )
         }
-        const buf = await this.buffer(o.session)
-        const end = new ServerEnd(
-          buf,
-          { id: o.session, service: o.service, label: o.label, args: o.args, quota: o.quota },
-          {
-            close: () =>
-              this.call(d, Call.SESSION_CLOSE, { session: o.session }).then(() => undefined),
-            upgrade: () =>
-              SafePromise.reject(
-                new KernelError('SESSION_CLOSED', 'a server end does not upgrade'),
-              ),
-          },
-          this.spin,
-        )
+        const end = this.serverEnd(d, o, await this.buffer(o.session))
         const methods = await end.open(h)
         this.served.set(o.session, { end, d, handlers: h })
         return [0, JSONStringify(methods)]
@@ -202,7 +212,7 @@ export class SpawndSessions implements DispatcherSessions {
         return [0, JSONStringify({ bytes: give.bytes ?? 0, handles: give.handles ?? 0 })]
       }
       default:
-        throw new KernelError('PROTOCOL', `unknown session request ${op}`)
+        return this.updates.handle(d, op, value, text)
     }
   }
 
@@ -262,6 +272,10 @@ export class SpawndSessions implements DispatcherSessions {
     else this.resourceHandlers.set(d.domainId, h)
   }
 
+  onUpdate(d: Dispatcher, h: UpdateHandler | null): void {
+    this.updates.onUpdate(d, h)
+  }
+
   onYield(d: Dispatcher, h: YieldRequestHandler | null): void {
     if (h === null) this.yieldHandlers.delete(d.domainId)
     else this.yieldHandlers.set(d.domainId, h)
@@ -269,6 +283,7 @@ export class SpawndSessions implements DispatcherSessions {
 
   /** A dispatcher stopped: it serves nothing here any more; its ends stop. */
   dispatcherStopped(d: Dispatcher): void {
+    this.updates.forget(d)
     const waiting = this.waitingOn.get(d)
     if (waiting !== undefined) {
       this.waitingOn.delete(d)

@@ -18,6 +18,7 @@ import {
   StringCtor,
   StringSlice,
 } from '../intrinsics.js'
+import { deserialize } from 'node:v8'
 import { Call, type CallCode } from '../protocol/opcodes.js'
 import type {
   CallSpawnArgs,
@@ -53,6 +54,14 @@ export type ResourceRequestHandler = (req: {
   bytes: number
   handles: number
 }) => boolean | Promise<boolean>
+
+/**
+ * A service's answer to "hand over your state" (a live update): any structured-clone
+ * value, given to the new incarnation (ctx.inheritedState()). Called at a quiescent
+ * point: every session call it took has been answered, and none is taken until the
+ * update commits or rolls back.
+ */
+export type UpdateHandler = () => unknown
 
 /** A child's answer to its parent's yield request: what it gives back. */
 export type YieldRequestHandler = (
@@ -151,6 +160,14 @@ export interface DomainContext {
   requestYield(child: Handle, q: Partial<Quota>): Promise<Quota>
   /** Answer the parent's yield requests (none: nothing is given back). */
   onYield(handler: YieldRequestHandler | null): void
+  /** Hand over state when the service is updated live (rt.services.update). */
+  onUpdate(handler: UpdateHandler | null): void
+  /**
+   * The state the previous incarnation handed over in a live update (its onUpdate's
+   * value), or undefined when this incarnation was not started by an update.
+   * Read it before serving: a throw here (a state it cannot take) rolls the update back.
+   */
+  inheritedState(): Promise<unknown>
 }
 
 /** The default export a domain program provides. */
@@ -168,6 +185,7 @@ export interface DispatcherHost {
   detach(handles: readonly number[]): void
   onResourceRequest(h: ResourceRequestHandler | null): void
   onYield(h: YieldRequestHandler | null): void
+  onUpdate(h: UpdateHandler | null): void
   exit(code: number): void
   signal(): AbortSignal
   stopSignal(): AbortSignal
@@ -362,6 +380,18 @@ class Context implements DomainContext {
       throw new SafeTypeError('onYield takes a function or null')
     }
     this.#host.onYield(handler)
+  }
+
+  onUpdate(handler: UpdateHandler | null): void {
+    if (handler !== null && typeof handler !== 'function') {
+      throw new SafeTypeError('onUpdate takes a function or null')
+    }
+    this.#host.onUpdate(handler)
+  }
+
+  async inheritedState(): Promise<unknown> {
+    const b64 = await this.#json<string | null>(Call.UPDATE_STATE, {})
+    return b64 === null ? undefined : deserialize(Buffer.from(b64, 'base64'))
   }
 }
 

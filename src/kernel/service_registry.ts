@@ -20,6 +20,8 @@ export interface ServerEnd {
   label: string
   /** A main-thread server's handlers. */
   handlers: ServeHandlers | null
+  /** A new incarnation's, during a live update: routing skips it until the update commits. */
+  standby?: boolean
 }
 
 export class ServiceRegistry {
@@ -64,13 +66,25 @@ export class ServiceRegistry {
     return gone
   }
 
+  /** A new incarnation's services go live (its live update committed). */
+  activate(domainId: number): void {
+    for (const list of this.byName.values())
+      for (const s of list) if (s.domainId === domainId) s.standby = false
+  }
+
+  /** Every standby service of a label goes live (a live update of that label ended). */
+  activateLabel(label: string): void {
+    for (const list of this.byName.values())
+      for (const s of list) if (s.label === label) s.standby = false
+  }
+
   addRoute(r: unknown): void {
     this.routes.push(checkRoute(r))
   }
 
   /** The server of a session of `service` for a client labelled `label` (SERVICE_DENIED). */
   route(service: string, label: string): ServerEnd {
-    const list = this.byName.get(service) ?? []
+    const list = (this.byName.get(service) ?? []).filter((s) => s.standby !== true)
     for (const r of this.routes) {
       if (!routeMatches(r, service, label)) continue
       const s = list.find((x) => x.label === r.server)

@@ -14,6 +14,7 @@ import { RUNNING } from './core_set.js'
 import type { DomainEntry } from './domain_entry.js'
 import type { ProcessManager } from './process_manager.js'
 import type { SessionTable } from './sessions.js'
+import type { SessionUpdates } from './session_update.js'
 import { domainLabel, type SessionRecord } from './session_record.js'
 
 /** A session handed to a child at spawn and not yet attached on its core. */
@@ -46,6 +47,7 @@ export class SessionCalls {
     private readonly pm: ProcessManager,
     private readonly links: CoreLinks,
     private readonly sessions: SessionTable,
+    private readonly updates: SessionUpdates,
   ) {}
 
   /** The session a caller's handle names, with the caller as its client. */
@@ -95,8 +97,12 @@ export class SessionCalls {
           core,
           label: domainLabel(caller),
           handlers: null,
+          // A new incarnation during a live update serves once the update commits.
+          standby: this.updates.isSuccessor(caller),
         })
         return null
+      case Call.UPDATE_STATE:
+        return this.updates.stateFor(caller)
       case Call.UNSERVE:
         this.sessions.services.remove(caller.id, nameArg(a.service))
         return null

@@ -47,6 +47,8 @@ export class SessionTable {
   private nextId = 1
   /** The main thread's ends (its sessions as client and as server). */
   readonly main: MainEnds
+  /** The end of a live update of the server labelled so, if one runs (set by the boot path). */
+  updating: (label: string) => Promise<void> | null = () => null
 
   constructor(
     private readonly links: CoreLinks,
@@ -110,7 +112,13 @@ export class SessionTable {
     const need: Quota = { bytes: channelBytes, handles: SESSION_HANDLE_COST }
     const quota = quotaArg(a.quota, need, 'session quota')
     const label = composeLabel([this.identity(client), (a.label as string | undefined) ?? ''])
-    const server = this.services.route(a.service, label)
+    let server = this.services.route(a.service, label)
+    // A service under a live update takes no new session until the update ends: then
+    // the route is made again (to the new incarnation, or the old one after a rollback).
+    for (let w = this.updating(server.label); w !== null; w = this.updating(server.label)) {
+      await w
+      server = this.services.route(a.service, label)
+    }
     if (!covers(quota, need)) {
       throw new KernelError(
         'INSUFFICIENT_QUOTA',

@@ -39,6 +39,7 @@ const WIRE: readonly KernelErrorCode[] = [
   'NO_SUCH_METHOD',
   'NOT_CLONEABLE',
   'MESSAGE_TOO_LARGE',
+  'UPDATE_FAILED',
   'QUEUE_FULL',
   'WORKER_FAILED',
 ]

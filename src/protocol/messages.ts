@@ -105,6 +105,11 @@ export interface SessionOpenText {
   quota: { bytes: number; handles: number }
 }
 
+/** A session a new incarnation adopts (a live update): its open, and the client's method names. */
+export interface SessionAdoptText extends SessionOpenText {
+  methods: string[]
+}
+
 /** The answer to ctx.session() and ctx.attach(): the session, as its client sees it. */
 export interface SessionOpened {
   session: number

@@ -40,6 +40,18 @@ export const Op = {
   RESOURCE_REQUEST: 13,
   /** The parent asks a child to give quota back: the child's onYield answers. */
   YIELD: 14,
+  /**
+   * A live update (MINIX's RS_UPDATE), each to the core of the incarnation named:
+   * the old one pauses its sessions at a quiescent point and hands its state
+   * (PREPARE), resumes (RESUME) or lets its ends go (COMMIT); the new one adopts each
+   * session (ADOPT), then starts them (START) or drops them (ABORT).
+   */
+  UPDATE_PREPARE: 15,
+  UPDATE_RESUME: 16,
+  UPDATE_COMMIT: 17,
+  SESSION_ADOPT: 18,
+  UPDATE_START: 19,
+  UPDATE_ABORT: 20,
   /** process manager -> spawnd: the answer to a domain's CALL (tag = the call's tag). */
   RESULT: 8,
   /** spawnd -> process manager: the answer to the request with this tag. */
@@ -115,6 +127,8 @@ export const Call = {
   YIELD: 19,
   /** Stop serving a name. */
   UNSERVE: 20,
+  /** The state the previous incarnation handed over (a live update), or null. */
+  UPDATE_STATE: 21,
 } as const
 
 export type CallCode = (typeof Call)[keyof typeof Call]

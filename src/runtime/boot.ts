@@ -32,6 +32,7 @@ import { execArgvOption } from './exec_argv.js'
 import { ServiceRegistry } from '../kernel/service_registry.js'
 import { SessionTable } from '../kernel/sessions.js'
 import { SessionCalls } from '../kernel/session_calls.js'
+import { SessionUpdates } from '../kernel/session_update.js'
 import { RootSessions } from '../kernel/session_root.js'
 import { DEFAULT_ROOT_QUOTA, quotaArg } from '../session/quota.js'
 import type { Route } from '../session/route.js'
@@ -198,7 +199,9 @@ export async function boot(opts?: BootOptions): Promise<Runtime> {
   const pm = new ProcessManager(links, events, limits, rootQuota)
   const sessions = new SessionTable(links, pm.accounts, registry, (id) => pm.entry(id), events)
   pm.stoppedHook = (e) => sessions.domainStopped(e)
-  const sessionCalls = new SessionCalls(pm, links, sessions)
+  const updates = new SessionUpdates(pm, links, sessions)
+  sessions.updating = (label) => updates.active(label)
+  const sessionCalls = new SessionCalls(pm, links, sessions, updates)
   const calls = new Calls(pm, links, sessions, sessionCalls)
   links.attach({
     exit: (core, domainId, how, code, text) => pm.onExit(core, domainId, how, code, text),
@@ -245,6 +248,17 @@ export async function boot(opts?: BootOptions): Promise<Runtime> {
       return s === undefined || s.health !== 'up' ? null : s
     },
     retireCore: (core) => links.retire(core),
+    update: {
+      prepare: (old, ms) => updates.prepare(pm.lookup(old), ms),
+      adopt: (old, neu) => updates.adopt(pm.lookup(old), pm.lookup(neu)),
+      commit: (old, neu) => updates.commit(pm.lookup(old), pm.lookup(neu)),
+      rollback: async (old, neu) => {
+        const o = pm.entry(old.id)
+        const n = neu === null ? null : (pm.entry(neu.id) ?? null)
+        if (o !== undefined) await updates.rollback(o, n)
+      },
+      end: (label) => updates.end(label),
+    },
   }
   let supervisor: Supervisor
   try {

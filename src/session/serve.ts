@@ -24,6 +24,12 @@ export interface SessionRequest {
   readonly args: unknown
   /** The quota the client donated (upgrades add to it). */
   readonly quota: Quota
+  /**
+   * True when a new incarnation takes over a session its predecessor opened (a live
+   * update): open() runs again for it, and whatever per-session state it needs came
+   * in the predecessor's onUpdate state (keyed by `id`, say).
+   */
+  readonly updated: boolean
   /** The server's end: stream to the client with send(), read with for await. */
   readonly session: Session
   /**
@@ -67,6 +73,8 @@ export interface OpenInfo {
   label: string
   args: unknown
   quota: Quota
+  /** Adopted by a new incarnation (a live update). */
+  updated?: boolean
 }
 
 /** A server end being opened or open. */
@@ -95,6 +103,7 @@ export class ServerEnd {
       label: info.label,
       args: info.args,
       quota,
+      updated: info.updated === true,
       session: this.session,
       insufficient(want: Partial<Quota>): never {
         const w = quotaArg(want, quota, 'insufficient')
@@ -131,6 +140,38 @@ export class ServerEnd {
     this.port.serve(t.fns, obj)
     this.port.start()
     return t.names
+  }
+
+  /**
+   * A new incarnation takes over a session (a live update): open(req) runs again,
+   * and its object's methods are bound by the names the client already holds (a
+   * name it no longer has answers NO_SUCH_METHOD). The port starts later (start()),
+   * once every session is adopted: until then the old incarnation may still resume.
+   */
+  async adopt(h: Readonly<ServeHandlers>, names: readonly string[]): Promise<void> {
+    const obj = await h.open(this.req)
+    if (
+      obj === null ||
+      obj === undefined ||
+      (typeof obj !== 'object' && typeof obj !== 'function')
+    ) {
+      throw new KernelError(
+        'SERVICE_DENIED',
+        `the new '${this.req.service}' refused session ${this.req.id}`,
+      )
+    }
+    const t = methodTable(obj)
+    const missing = (): never => {
+      throw new KernelError(
+        'NO_SUCH_METHOD',
+        `the updated '${this.req.service}' dropped this method`,
+      )
+    }
+    this.methods = [...names]
+    this.port.serve(
+      names.map((n) => t.fns[t.names.indexOf(n)] ?? missing),
+      obj,
+    )
   }
 
   /** The session grew: the server's upgrade handler hears of it. */

@@ -14,4 +14,7 @@ export type SupervisorEvent = { time: number } & (
   | { type: 'gave-up'; label: string; restarts: number; withinMs: number }
   | { type: 'service-up'; label: string; domainId: number }
   | { type: 'service-down'; label: string }
+  | { type: 'update-started'; label: string; program: string }
+  | { type: 'updated'; label: string; domainId: number; version: number }
+  | { type: 'update-rolled-back'; label: string; why: string }
 )

@@ -43,6 +43,14 @@ export interface SupervisorHost {
    * meanwhile wait in the fresh one's ring); resolves once it answered a ping.
    */
   retireCore(core: number): Promise<void>
+  /** A live update's steps on sessions (kernel/session_update.ts). */
+  readonly update: {
+    prepare(old: DomainCap, timeoutMs: number): Promise<void>
+    adopt(old: DomainCap, neu: DomainCap): Promise<void>
+    commit(old: DomainCap, neu: DomainCap): Promise<void>
+    rollback(old: DomainCap, neu: DomainCap | null): Promise<void>
+    end(label: string): void
+  }
 }
 
 /** A live core as its watchers see it. */

@@ -35,6 +35,8 @@ export interface ServiceInfo {
   program: string
   state: ServiceState
   policy: RestartPolicy
+  /** Live updates so far: with `program` (which an update replaces), the version that runs. */
+  version: number
   /** The current incarnation, or null between incarnations. */
   domain: DomainCap | null
   /** Restarts so far (by policy, not by restart()/refresh()). */
@@ -122,12 +124,17 @@ export class Service {
   readonly pacer: RestartPacer
   /** up()'s promise, settled at the first successful start (or on giving up). */
   firstStart: { resolve: (i: ServiceInfo) => void; reject: (e: Error) => void } | null = null
+  /** Live updates so far. */
+  updates = 0
+  /** A live update is in progress (update.ts): a second one is refused. */
+  updating = false
   /** The down() in progress: a second down joins it. */
   goingDown: Promise<void> | null = null
 
   constructor(
     readonly label: string,
-    readonly url: string,
+    /** The program's URL (a live update replaces it). */
+    public url: string,
     readonly opts: ServiceOptions,
     readonly policy: RestartPolicy,
     periodMs: number,

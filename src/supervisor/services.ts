@@ -23,6 +23,7 @@ import type { WaitResult } from '../kernel/domain_table.js'
 import { programUrl } from '../kernel/args.js'
 import type { KernelEvent } from '../kernel/events.js'
 import type { SupervisorHost } from './host.js'
+import { checkUpdateOptions, updateService, type UpdateOptions } from './update.js'
 import {
   checkLabel,
   checkServiceOptions,
@@ -106,6 +107,32 @@ export class Services {
     return this.reincarnate(this.get(label), true)
   }
 
+  /**
+   * Replace the running incarnation's code with `program`, its state and sessions
+   * carried over (MINIX 3's RS_UPDATE; update.ts). Resolves once the new one serves;
+   * rejects UPDATE_FAILED, with the old one serving on, when it cannot.
+   */
+  update(label: string, program: string | URL, opts?: UpdateOptions): Promise<ServiceInfo> {
+    try {
+      checkLabel(label)
+      const svc = this.get(label)
+      return updateService(svc, programUrl(program), checkUpdateOptions(opts, svc), {
+        host: this.rt,
+        awaitReady: (d, ms, ended) => this.awaitReady(d, ms, ended),
+        adopt: (d, ended) => {
+          // The new incarnation is the service now: the old one's watcher stands down.
+          const gen = ++svc.generation
+          svc.domain = d
+          svc.startedAt = Date.now()
+          void this.watch(svc, gen, ended)
+        },
+        info: () => this.info(svc),
+      })
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
   lookup(label: string): ServiceInfo | undefined {
     checkLabel(label)
     const svc = this.table.get(label)
@@ -139,6 +166,7 @@ export class Services {
     return {
       label: svc.label,
       program: svc.url,
+      version: svc.updates,
       state: svc.state,
       policy: svc.policy,
       domain: svc.domain,
@@ -265,6 +293,11 @@ export class Services {
     }
     svc.firstStart?.resolve(this.info(svc))
     svc.firstStart = null
+    return this.watch(svc, gen, ended)
+  }
+
+  /** Watch an incarnation until it ends, then apply the restart policy. */
+  private async watch(svc: Service, gen: number, ended: Promise<WaitResult>): Promise<void> {
     const r = await ended
     if (gen !== svc.generation) return
     svc.lastExit = r
@@ -279,7 +312,7 @@ export class Services {
   }
 
   /** Resolves 'ready' when the domain calls ctx.ready(), 'ended' if it ends first, or 'timeout'. */
-  private awaitReady(
+  awaitReady(
     d: DomainCap,
     ms: number,
     ended: Promise<WaitResult>,

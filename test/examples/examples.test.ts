@@ -51,4 +51,11 @@ describe('README examples', () => {
     expect(out).toContain('pending: SESSION_CLOSED closed: server-exit')
     expect(out).toContain('conserved: true')
   })
+
+  it('live-update: a client keeps calling through an update and a rollback', async () => {
+    const out = await run('live-update.mjs')
+    expect(out).toContain('version: 1 2')
+    expect(out).toContain('update failed: UPDATE_FAILED still 2')
+    expect(out).toContain('exact: true same session: true')
+  })
 })

@@ -127,6 +127,33 @@ describe('the main thread as a client of a server domain', () => {
     await kv.close()
   })
 
+  it('backpressure: a slow server, a small ring, nothing dropped, in order', async () => {
+    await kvServer()
+    const kv = await rt.session('kv', { capacity: 4096, args: { sink: true } })
+    let waited = 0
+    for (let i = 0; i < 3000; i++) {
+      if (!kv.send({ i, pad: 'p'.repeat(400) })) {
+        waited++
+        await within(kv.drain(), 'drain')
+      }
+    }
+    await within(kv.drain(), 'last drain')
+    // The ring is a tenth of what was sent: the sender had to wait, again and again.
+    expect(waited).toBeGreaterThan(10)
+    const r = await within(
+      (async () => {
+        for (;;) {
+          const got = (await kv.call('received')) as { n: number; inOrder: boolean }
+          if (got.n === 3000) return got
+          await new Promise((res) => setTimeout(res, 10))
+        }
+      })(),
+      'all received',
+    )
+    expect(r).toEqual({ n: 3000, inOrder: true })
+    await kv.close()
+  })
+
   it('rt.sessions() shows the open session; the process manager rings carry none of its traffic', async () => {
     // Without core supervision nothing else pings the cores: the counters are the session's alone.
     await rt.shutdown()
