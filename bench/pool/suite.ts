@@ -56,6 +56,7 @@ async function contender(
   c: Contender,
   kind: Kind,
   threads: number,
+  say: (line: string) => void,
 ): Promise<{ run: RunFn; close(): Promise<void> }> {
   if (c === 'pool') {
     const pool = new Pool({
@@ -66,6 +67,12 @@ async function contender(
       recordTiming: false,
     })
     await pool.ready
+    // A worker that fails mid-run fails the run: say why (a hung or failed core).
+    pool.on('error', (e: Error) => say(`pool: ${e.message}`))
+    pool.runtime?.events.on('event', (ev: { type: string }) => {
+      if (ev.type.startsWith('core-') || ev.type.endsWith('-hung'))
+        say(`pool: ${JSON.stringify(ev)}`)
+    })
     return { run: (x) => pool.run(x), close: () => pool.destroy() }
   }
   const p = new Piscina({
@@ -130,7 +137,7 @@ export async function runPoolSuite(ctx: SuiteContext): Promise<SuiteReport> {
       await rec.repetition(async () => {
         for (const c of CONTENDERS) {
           ctx.progress(`pool: ${kind.label}, ${c}, run ${r + 1}/${runs}`)
-          const x = await contender(c, kind, threads)
+          const x = await contender(c, kind, threads, ctx.progress)
           try {
             const many = Math.max(1000, Math.round(kind.total * scale))
             const one = Math.max(500, Math.round(many / 20))

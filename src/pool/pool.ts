@@ -214,7 +214,7 @@ export class Pool<T = unknown, R = unknown> extends EventEmitter implements Pool
         if (this.#destroyed) return new Error(TERMINATING, { cause: err })
         return new KernelError(
           'WORKER_FAILED',
-          'the worker running this task ended (its domain exited or its core failed); the pool restarts it',
+          `the worker running this task ended (${err.message}); the pool restarts it`,
           { cause: err },
         )
       }
@@ -364,6 +364,13 @@ export class Pool<T = unknown, R = unknown> extends EventEmitter implements Pool
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
+  }
+
+  /** piscina's synchronous dispose: starts close() (its errors go to 'error' listeners). */
+  [Symbol.dispose](): void {
+    this.close().catch((err: unknown) => {
+      if (this.listenerCount('error') > 0) this.emit('error', err)
+    })
   }
 
   // ------------------------------------------------------------- gauges

@@ -272,4 +272,13 @@ describe('close and destroy', () => {
     await within(p[Symbol.asyncDispose](), 'dispose')
     expect(p.runtime?.isShutdown).toBe(true)
   })
+
+  it('Symbol.dispose starts a close: the pool ends and emits close', async () => {
+    const p = pool()
+    expect(await p.run(5)).toBe(5)
+    const closed = new Promise<void>((resolve) => p.once('close', () => resolve()))
+    p[Symbol.dispose]()
+    await within(closed, 'close event')
+    expect(p.runtime?.isShutdown).toBe(true)
+  })
 })
