@@ -30,14 +30,24 @@ import {
 } from '../src/intrinsics.js'
 import type { UpdateHandler } from '../src/domain/context.js'
 import type { Dispatcher } from './dispatcher.js'
-import type { Served, SpawndSessions } from './sessions.js'
+import type { SessionOpenText } from '../src/protocol/messages.js'
+import type { ServeHandlers, ServerEnd } from '../src/session/serve.js'
+import type { Served } from './served.js'
+
+/** What an update needs of its spawnd's sessions (sessions.ts). */
+export interface UpdateHost {
+  readonly served: Map<number, Served>
+  readonly serving: Map<number, Map<string, Readonly<ServeHandlers>>>
+  serverEnd(d: Dispatcher, o: SessionOpenText, buf: SharedArrayBuffer, updated?: boolean): ServerEnd
+  buffer(id: number): Promise<SharedArrayBuffer>
+}
 
 export class SpawndUpdates {
   private readonly handlers = new SafeMap<number, UpdateHandler>()
   /** Sessions a new incarnation adopted and does not read yet, by its domain id. */
   private readonly adopted = new SafeMap<number, number[]>()
 
-  constructor(private readonly s: SpawndSessions) {}
+  constructor(private readonly s: UpdateHost) {}
 
   onUpdate(d: Dispatcher, h: UpdateHandler | null): void {
     if (h === null) this.handlers.delete(d.domainId)

@@ -31,17 +31,12 @@ import type {
 } from '../src/domain/context.js'
 import { runAs } from './faults.js'
 import { SpawndUpdates } from './session_update.js'
+import type { Served } from './served.js'
 
 /** How long a ring message may wait for its channel buffer (they are sent together). */
 const BIND_TIMEOUT_MS = 10_000
 
 type Reply = (tag: number, err: KernelErrorCode | null, value: number, text: string | null) => void
-
-export interface Served {
-  end: ServerEnd
-  d: Dispatcher
-  handlers: Readonly<ServeHandlers>
-}
 
 export class SpawndSessions implements DispatcherSessions {
   private readonly buffers = new SafeMap<number, SharedArrayBuffer>()

@@ -21,8 +21,8 @@ import { KernelError } from '../errors.js'
 import type { DomainCap } from '../kernel/cap.js'
 import type { WaitResult } from '../kernel/domain_table.js'
 import { programUrl } from '../kernel/args.js'
-import type { KernelEvent } from '../kernel/events.js'
 import type { SupervisorHost } from './host.js'
+import { ReadyWaits } from './ready.js'
 import { checkUpdateOptions, updateService, type UpdateOptions } from './update.js'
 import {
   checkLabel,
@@ -36,11 +36,8 @@ export class Services {
   private readonly table = new Map<string, Service>()
   /** Labels in start order (shutdown walks it backwards). */
   private order: string[] = []
-  /** Incarnations waiting for their ctx.ready(), by domain id: one 'ready' listener for all. */
-  private readonly readyWaiters = new Map<number, () => void>()
-  private readonly onReady = (ev: KernelEvent): void => {
-    if (ev.type === 'ready') this.readyWaiters.get(ev.domainId)?.()
-  }
+  /** Incarnations waiting for their ctx.ready() (ready.ts). */
+  private readonly ready: ReadyWaits
   private readonly beatTimer: NodeJS.Timeout
   private stopped = false
 
@@ -48,7 +45,7 @@ export class Services {
     private readonly rt: SupervisorHost,
     private readonly periodMs: number,
   ) {
-    rt.events.on('ready', this.onReady)
+    this.ready = new ReadyWaits(rt)
     this.beatTimer = setInterval(() => this.checkBeats(), periodMs)
     this.beatTimer.unref()
   }
@@ -118,7 +115,7 @@ export class Services {
       const svc = this.get(label)
       return updateService(svc, programUrl(program), checkUpdateOptions(opts, svc), {
         host: this.rt,
-        awaitReady: (d, ms, ended) => this.awaitReady(d, ms, ended),
+        awaitReady: (d, ms, ended) => this.ready.wait(d, ms, ended),
         adopt: (d, ended) => {
           // The new incarnation is the service now: the old one's watcher stands down.
           const gen = ++svc.generation
@@ -150,7 +147,7 @@ export class Services {
     }
     this.stopped = true
     clearInterval(this.beatTimer)
-    this.rt.events.off('ready', this.onReady)
+    this.ready.stop()
   }
 
   // ------------------------------------------------------------------ internals
@@ -267,7 +264,7 @@ export class Services {
     svc.startedAt = Date.now()
     const ended = this.rt.wait(d, { reap: true })
     if (svc.opts.initTimeoutMs !== undefined) {
-      const ready = await this.awaitReady(d, svc.opts.initTimeoutMs, ended)
+      const ready = await this.ready.wait(d, svc.opts.initTimeoutMs, ended)
       if (gen !== svc.generation) return
       if (ready !== 'ready') {
         if (ready === 'timeout') await this.rt.kill(d).catch(() => undefined)
@@ -309,36 +306,6 @@ export class Services {
       return
     }
     this.failed(svc, `ended: ${r.reason} (exit code ${r.exitCode})`)
-  }
-
-  /** Resolves 'ready' when the domain calls ctx.ready(), 'ended' if it ends first, or 'timeout'. */
-  awaitReady(
-    d: DomainCap,
-    ms: number,
-    ended: Promise<WaitResult>,
-  ): Promise<'ready' | 'ended' | 'timeout'> {
-    return new Promise((resolve) => {
-      let done = false
-      const finish = (v: 'ready' | 'ended' | 'timeout'): void => {
-        if (done) return
-        done = true
-        clearTimeout(timer)
-        this.readyWaiters.delete(d.id)
-        resolve(v)
-      }
-      const timer = setTimeout(() => finish('timeout'), ms)
-      this.readyWaiters.set(d.id, () => finish('ready'))
-      // It may have been ready before we listened.
-      try {
-        if (this.rt.status(d).ready) finish('ready')
-      } catch {
-        finish('ended')
-      }
-      ended.then(
-        () => finish('ended'),
-        () => finish('ended'),
-      )
-    })
   }
 
   /** A failure of the current incarnation: restart after the backoff, or give up. */
