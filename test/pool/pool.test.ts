@@ -93,6 +93,16 @@ describe('tasks', () => {
     expect(await p.run(7)).toBe(7)
   })
 
+  it('a value structured clone refuses, or too large for the ring, rejects that task only', async () => {
+    const p = pool({ capacity: 4096 })
+    const fn = await p.run((() => 1) as never).catch((e: unknown) => e)
+    expect(KernelError.is(fn, 'NOT_CLONEABLE')).toBe(true)
+    const big = await p.run('x'.repeat(10_000)).catch((e: unknown) => e)
+    expect(KernelError.is(big, 'MESSAGE_TOO_LARGE')).toBe(true)
+    expect(await p.run('small')).toBe('small')
+    expect(p.threads.every((t) => t.inFlight === 0)).toBe(true)
+  })
+
   it('many tasks in flight on each worker, answered in whatever order they finish', async () => {
     const p = pool({ concurrentTasksPerWorker: 8 })
     const out = await within(
