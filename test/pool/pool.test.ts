@@ -82,6 +82,12 @@ describe('tasks', () => {
     expect(p.completed).toBe(6)
   })
 
+  it('a CommonJS module: module.exports is the default, its properties the names', async () => {
+    const p = pool({ filename: new URL('./fixtures/task.cjs', import.meta.url) })
+    expect(await p.run({ a: 2, b: 3 })).toBe(5)
+    expect(await p.run(7, { name: 'square' })).toBe(49)
+  })
+
   it('a task that throws rejects with its own error; the worker serves on', async () => {
     const p = pool()
     const err = await p.run('bad input', { name: 'boom' }).catch((e: unknown) => e)
