@@ -2,7 +2,7 @@
  * The benchmark harness, a development tool run from a clone (it needs the peers
  * it compares against, which are development dependencies):
  *
- *     npm run bench -- ring|pm|all [--quick] [--json] [--out file] [--no-html]
+ *     npm run bench -- ring|pm|ipc|update|all [--quick] [--json] [--out file] [--no-html]
  *
  * Every figure is printed beside its peers measured in the same run, like for like
  * (same batching, same waiting mode, the peer at its best, rounds interleaved; the

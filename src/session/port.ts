@@ -56,54 +56,21 @@ import {
 } from './port_frames.js'
 import { PortWriter } from './port_writer.js'
 import { CallServer, type SessionMethod } from './port_server.js'
+import {
+  DEFAULT_INBOX_LIMIT,
+  DONE,
+  MAX_METHOD,
+  MIN_PAYLOAD,
+  WHY,
+  YIELD_TURNS,
+  noop,
+  type BytesHandler,
+  type SessionPortOptions,
+  type SessionPortStats,
+} from './port_options.js'
 
-export type { SessionMethod }
-
-export type BytesHandler = (bytes: Uint8Array, start: number, end: number) => void
-
-export interface SessionPortOptions {
-  role: 'client' | 'server'
-  /** The methods CALL frames run, by index (a server's session methods). */
-  methods?: readonly SessionMethod[]
-  /** `this` of every method call. */
-  thisArg?: unknown
-  /** Spin iterations before a wait sleeps (default: the channel's). */
-  spin?: number
-  /** Received values waiting for the iterator before the reader stops draining. */
-  inboxLimit?: number
-}
-
-export interface SessionPortStats {
-  callsOut: number
-  callsIn: number
-  /** Frames of every kind (calls, results, errors, values, bytes). */
-  messagesOut: number
-  messagesIn: number
-  /** Frame payload bytes, the port's 8-byte frame header included. */
-  bytesOut: number
-  bytesIn: number
-}
-
-export const DEFAULT_INBOX_LIMIT = 1024
-/** Method indices fit the 24 bits of a CALL frame's word. */
-const MAX_METHOD = (1 << 23) - 1
-/** Reader turns without a real sleep before it yields to the event loop. */
-const YIELD_TURNS = 64
-/** Smallest ring a port runs on: an error frame must always fit. */
-const MIN_PAYLOAD = 56
-
-const DONE: IteratorResult<unknown> = Object.freeze({ value: undefined, done: true })
-
-const WHY: Record<SessionEndReason, string> = {
-  closed: 'the client closed it',
-  'server-closed': 'the server closed it',
-  'server-exit': 'the server domain exited, was killed or restarted',
-  'client-exit': 'the client domain exited or was killed',
-  'core-failed': 'the core of one end failed',
-  shutdown: 'the runtime shut down',
-}
-
-function noop(): void {}
+export type { SessionMethod, BytesHandler, SessionPortOptions, SessionPortStats }
+export { DEFAULT_INBOX_LIMIT }
 
 /** An exception from user code that has no caller to go to: thrown on a fresh stack. */
 function reportLater(err: unknown): void {
@@ -356,6 +323,12 @@ export class SessionPort implements AsyncIterable<unknown> {
         await bell.waitAsync(this.roomReady, 0, DEFAULT_ASYNC_TIMEOUT_MS)
         continue
       }
+      // The spin below is synchronous: let what the frames just dispatched set off run
+      // first (a caller's next call, a lane's continuation), and publish what it wrote,
+      // so the peer works on it while this end spins for the answer.
+      await null
+      if (this.endReason !== null) return
+      this.writer.publishPending()
       const sleeps = bell.sleeps
       await bell.waitAsync(this.readable, this.spin, DEFAULT_ASYNC_TIMEOUT_MS)
       if (bell.sleeps !== sleeps) turns = 0

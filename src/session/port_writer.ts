@@ -37,7 +37,7 @@ export class PortWriter {
   private readonly outbox = new Fifo<Uint8Array>()
   private scratch = new Uint8Array(SCRATCH_START)
   private scratch32 = new Int32Array(this.scratch.buffer)
-  private publishPending = false
+  private unpublished = false
   private pumping = false
   private failure: KernelError | null = null
   private readonly drainResolve = new Fifo<() => void>()
@@ -53,7 +53,7 @@ export class PortWriter {
     this.spin = spin
     this.onBusy = onBusy
     this.publishTask = () => {
-      if (this.publishPending) this.publishNow()
+      if (this.unpublished) this.publishNow()
     }
     this.roomReady = () => {
       const next = this.outbox.peek()
@@ -134,9 +134,14 @@ export class PortWriter {
 
   /** Publish every frame written so far and ring the peer. */
   publishNow(): void {
-    this.publishPending = false
+    this.unpublished = false
     this.tx.publish()
     this.ch.txBell.ring()
+  }
+
+  /** Publish now if a write of this run is waiting for its microtask. */
+  publishPending(): void {
+    if (this.unpublished) this.publishNow()
   }
 
   /** Resolves when the outbox is empty (at once when it is). */
@@ -208,8 +213,8 @@ export class PortWriter {
   private accepted(total: number): void {
     this.messages++
     this.bytes += total
-    if (!this.publishPending) {
-      this.publishPending = true
+    if (!this.unpublished) {
+      this.unpublished = true
       SafeQueueMicrotask(this.publishTask)
     }
   }
