@@ -16,5 +16,7 @@ export const SUITES: Record<string, Suite> = {
   pm: async (ctx) => (await import('./pm/suite.js')).runPmSuite(ctx),
   ipc: async (ctx) => (await import('./ipc/suite.js')).runIpcSuite(ctx),
   update: async (ctx) => (await import('./update/suite.js')).runUpdateSuite(ctx),
+  pool: async (ctx) => (await import('./pool/suite.js')).runPoolSuite(ctx),
+  server: async (ctx) => (await import('./server/suite.js')).runServerSuite(ctx),
   comlink: async (ctx) => (await import('./comlink/suite.js')).runComlinkSuite(ctx),
 }

@@ -49,6 +49,9 @@ export type KernelErrorCode =
   | 'MESSAGE_TOO_LARGE'
   // live update (MINIX RS_UPDATE)
   | 'UPDATE_FAILED'
+  // the task pool (multikernel/pool)
+  | 'QUEUE_FULL'
+  | 'WORKER_FAILED'
 
 export interface KernelErrorOptions {
   cause?: unknown

@@ -40,6 +40,8 @@ const WIRE: readonly KernelErrorCode[] = [
   'NOT_CLONEABLE',
   'MESSAGE_TOO_LARGE',
   'UPDATE_FAILED',
+  'QUEUE_FULL',
+  'WORKER_FAILED',
 ]
 
 export const ERR_OK = 0
