@@ -1,6 +1,6 @@
 /**
  * `npm run bench:readme`: rewrite the README's benchmark table from the last full
- * run's JSON (bench/results/ring.json and pm.json), between the marker comments
+ * run's JSON (bench/results/<suite>.json of every suite), between the marker comments
  *
  *     <!-- bench-table:begin -->  ...  <!-- bench-table:end -->
  *
@@ -26,8 +26,9 @@ function load(suite: string): ReportFile | null {
 }
 
 function main(): void {
-  const files = { ring: load('ring'), pm: load('pm') }
-  if (files.ring === null && files.pm === null) {
+  const files: Record<string, ReportFile | null> = {}
+  for (const s of ['ring', 'pm', 'ipc', 'update', 'pool', 'server', 'comlink']) files[s] = load(s)
+  if (Object.values(files).every((f) => f === null)) {
     throw new Error('no full run in bench/results/: run `npm run bench -- all` first')
   }
   const path = join(ROOT, 'README.md')
