@@ -64,6 +64,15 @@ export class SessionCalls {
     return r
   }
 
+  /** The same, for a session that must not have ended (SESSION_CLOSED). */
+  private heldOpen(caller: DomainEntry, h: unknown): SessionRecord {
+    const r = this.held(caller, h)
+    if (r === undefined) {
+      throw new KernelError('SESSION_CLOSED', `the session of handle ${String(h)} has ended`)
+    }
+    return r
+  }
+
   /** The first core a domain runs on (where its handlers run), or CORE_FAILED-like refusal. */
   private coreOf(e: DomainEntry): number {
     const c = e.firstCore(RUNNING)
@@ -136,22 +145,12 @@ export class SessionCalls {
         return null
       }
       case Call.SESSION_UPGRADE: {
-        const r = this.held(caller, a.handle)
-        if (r === undefined)
-          throw new KernelError(
-            'SESSION_CLOSED',
-            `the session of handle ${String(a.handle)} has ended`,
-          )
+        const r = this.heldOpen(caller, a.handle)
         await this.sessions.upgrade(r, a.quota)
         return null
       }
       case Call.SESSION_ATTACH: {
-        const r = this.held(caller, a.handle)
-        if (r === undefined)
-          throw new KernelError(
-            'SESSION_CLOSED',
-            `the session of handle ${String(a.handle)} has ended`,
-          )
+        const r = this.heldOpen(caller, a.handle)
         if (r.clientCore !== DETACHED) {
           throw new KernelError(
             'BAD_HANDLE',

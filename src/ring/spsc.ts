@@ -214,13 +214,9 @@ export class SpscRing {
     let tail = this.localTail
     let pos = tail & this.mask
     if (need > this.capacity - pos) {
-      // The frame would straddle the end: commit a wrap marker over the rest of
-      // the data area first (it needs only those bytes free), then start at 0.
-      const toEnd = this.capacity - pos
-      if (!this.hasRoom(tail, toEnd)) return -1
-      this.i32[pos >> 2] = WRAP
-      tail = (tail + toEnd) | 0
-      this.localTail = tail
+      // The frame would straddle the end: wrap first, then start at 0.
+      if (!this.commitWrap(tail, pos)) return -1
+      tail = this.localTail
       pos = 0
     }
     if (!this.hasRoom(tail, need)) return -1
@@ -249,15 +245,12 @@ export class SpscRing {
     let tail = this.localTail
     let pos = tail & this.mask
     if (need > this.capacity - pos) {
-      // Not one frame fits before the end: commit the wrap marker first (as reserveSlow).
-      const toEnd = this.capacity - pos
-      if (!this.hasRoom(tail, toEnd)) {
+      // Not one frame fits before the end: wrap first (as reserveSlow).
+      if (!this.commitWrap(tail, pos)) {
         this.reservedFrames = 0
         return -1
       }
-      this.i32[pos >> 2] = WRAP
-      tail = (tail + toEnd) | 0
-      this.localTail = tail
+      tail = this.localTail
       pos = 0
     }
     let room = this.capacity - ((tail - this.cachedHead) | 0)
@@ -293,16 +286,13 @@ export class SpscRing {
     let tail = this.localTail
     let pos = tail & this.mask
     if (need > this.capacity - pos) {
-      // Not even minLength fits before the end: commit a wrap marker (as reserveSlow).
-      const toEnd = this.capacity - pos
-      if (!this.hasRoom(tail, toEnd)) {
+      // Not even minLength fits before the end: wrap first (as reserveSlow).
+      if (!this.commitWrap(tail, pos)) {
         this.claimable = 0
         this.claimOpen = false
         return -1
       }
-      this.i32[pos >> 2] = WRAP
-      tail = (tail + toEnd) | 0
-      this.localTail = tail
+      tail = this.localTail
       pos = 0
     }
     let room = this.capacity - ((tail - this.cachedHead) | 0)
@@ -347,6 +337,19 @@ export class SpscRing {
     this.localTail = (tail + ((length + FRAME_HDR + 7) & ~7)) | 0
     this.claimable = 0
     this.claimOpen = false
+  }
+
+  /**
+   * The next frame does not fit before the end of the data area: commit a wrap marker
+   * over the rest of it (it needs only those bytes free) and move the tail to offset 0.
+   * False, with nothing stored, when even the marker has no room now.
+   */
+  private commitWrap(tail: number, pos: number): boolean {
+    const toEnd = this.capacity - pos
+    if (!this.hasRoom(tail, toEnd)) return false
+    this.i32[pos >> 2] = WRAP
+    this.localTail = (tail + toEnd) | 0
+    return true
   }
 
   private refuseLength(length: number): never {

@@ -1,17 +1,6 @@
 // The README's examples are real files; running them keeps the README true.
-import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-
-function run(name: string): Promise<string> {
-  const file = fileURLToPath(new URL(`../../examples/${name}`, import.meta.url))
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [file], { timeout: 30_000 }, (err, stdout, stderr) => {
-      if (err !== null) reject(new Error(`${name} failed: ${err.message}\n${stderr}`))
-      else resolve(stdout)
-    })
-  })
-}
+import { runExample as run } from '../shared/examples.js'
 
 describe('README examples', () => {
   it('quickstart: spawn, span, wait, kill, errors', async () => {

@@ -1,7 +1,7 @@
 // Helpers of the session suites: fixture URLs, and main-thread services the
 // fixture domains report to ('report' for scripted clients, 'log' for servers).
-import type { Runtime } from 'multikernel'
-import { until } from '../shared/bounded.js'
+import { KernelError, type Runtime, type Session } from 'multikernel'
+import { until, within } from '../shared/bounded.js'
 
 export const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url)
 
@@ -56,4 +56,28 @@ export function scripts(rt: Runtime) {
       }
     },
   }
+}
+
+/**
+ * A session of `name` once a server of it serves (a domain serves once its serve
+ * call is answered): opens are retried while they are SERVICE_DENIED, bounded.
+ */
+export function openWhenServed(
+  rt: Runtime,
+  name: string,
+  opts?: Parameters<Runtime['session']>[1],
+): Promise<Session> {
+  return within(
+    (async () => {
+      for (;;) {
+        try {
+          return await rt.session(name, opts)
+        } catch (err) {
+          if (!KernelError.is(err, 'SERVICE_DENIED')) throw err
+          await new Promise((r) => setTimeout(r, 2))
+        }
+      }
+    })(),
+    `'${name}' serves`,
+  )
 }

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { boot, type Runtime } from 'multikernel'
 import { within, until } from '../shared/bounded.js'
-import { collector, fixture, scripts } from './domains.js'
+import { collector, fixture, openWhenServed, scripts } from './domains.js'
 
 let rt: Runtime
 let log: ReturnType<typeof collector<Ev>>
@@ -28,15 +28,8 @@ interface Ev {
 
 async function server(name = 'kv', core = 1) {
   const d = await rt.spawn(fixture('kv_server.mjs'), { core, argv: [name, 'log'], label: name })
-  for (;;) {
-    try {
-      const s = await rt.session(name)
-      await s.close()
-      return d
-    } catch {
-      await new Promise((r) => setTimeout(r, 5))
-    }
-  }
+  await (await openWhenServed(rt, name)).close()
+  return d
 }
 
 describe('server faults', () => {
@@ -63,19 +56,7 @@ describe('server faults', () => {
 
   it('a client can open again and reach a restarted service', async () => {
     const info = await rt.services.up('kv', fixture('kv_server.mjs'), { argv: ['kv', 'log'] })
-    const reopen = () =>
-      within(
-        (async () => {
-          for (;;) {
-            try {
-              return await rt.session('kv')
-            } catch {
-              await new Promise((r) => setTimeout(r, 10))
-            }
-          }
-        })(),
-        'open',
-      )
+    const reopen = () => openWhenServed(rt, 'kv')
     const kv = await reopen()
     expect(((await kv.call('whoami')) as { domainId: number }).domainId).toBe(info.domain!.id)
     await rt.kill(info.domain!)

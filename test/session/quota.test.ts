@@ -15,7 +15,7 @@ import {
   type Session,
 } from 'multikernel'
 import { within, until } from '../shared/bounded.js'
-import { fixture } from './domains.js'
+import { fixture, openWhenServed } from './domains.js'
 
 let rt: Runtime
 let puppetNo = 0
@@ -51,19 +51,7 @@ interface Puppet {
 async function puppet(quota?: Partial<Quota>): Promise<Puppet> {
   const name = `puppet-${++puppetNo}`
   const d = await rt.spawn(fixture('puppet.mjs'), { argv: [name], quota })
-  const s = await within(
-    (async () => {
-      for (;;) {
-        try {
-          return await rt.session(name)
-        } catch (err) {
-          if (!KernelError.is(err, 'SERVICE_DENIED')) throw err
-          await new Promise((r) => setTimeout(r, 2))
-        }
-      }
-    })(),
-    `${name} serves`,
-  )
+  const s = await openWhenServed(rt, name)
   return { d, name, s }
 }
 
@@ -149,18 +137,7 @@ describe('quota', () => {
     // A domain parent answers its child through onResourceRequest, and asks it to yield.
     const kidName = `puppet-${++puppetNo}`
     await p.s.call('spawn', 'k', kidName, { bytes: 1000, handles: 0 })
-    const kid = await within(
-      (async () => {
-        for (;;) {
-          try {
-            return await rt.session(kidName)
-          } catch {
-            await new Promise((r) => setTimeout(r, 2))
-          }
-        }
-      })(),
-      'kid serves',
-    )
+    const kid = await openWhenServed(rt, kidName)
     await expect(kid.call('resourceRequest', { bytes: 500 })).rejects.toMatchObject({
       cause: { code: 'OUT_OF_QUOTA' },
     })

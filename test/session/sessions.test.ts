@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { boot, KernelError, type Runtime } from 'multikernel'
 import { within } from '../shared/bounded.js'
-import { fixture, scripts } from './domains.js'
+import { fixture, openWhenServed, scripts } from './domains.js'
 
 let rt: Runtime
 
@@ -18,24 +18,8 @@ afterEach(async () => {
 })
 
 async function kvServer(core = 1, name = 'kv'): Promise<void> {
-  const d = await rt.spawn(fixture('kv_server.mjs'), { core, argv: [name], label: 'store' })
-  await within(
-    (async () => {
-      // Served once the serve call is answered: poll a session until it routes.
-      for (;;) {
-        try {
-          const s = await rt.session(name)
-          await s.close()
-          return
-        } catch (err) {
-          if (!KernelError.is(err, 'SERVICE_DENIED')) throw err
-          await new Promise((r) => setTimeout(r, 5))
-        }
-      }
-    })(),
-    'server up',
-  )
-  void d
+  await rt.spawn(fixture('kv_server.mjs'), { core, argv: [name], label: 'store' })
+  await (await openWhenServed(rt, name)).close()
 }
 
 describe('the main thread as a client of a server domain', () => {

@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest'
 import { boot, type Runtime } from 'multikernel'
 import { within } from '../shared/bounded.js'
-import { fixture } from './domains.js'
+import { fixture, openWhenServed } from './domains.js'
 
 let rt: Runtime
 let seen: { id: number; from: string; to: string }[]
@@ -67,18 +67,7 @@ it('denied, and insufficient quota, are ends', async () => {
 
 it('a server that dies ends its sessions: CAP_HANDED_OUT -> CLOSED', async () => {
   const d = await rt.spawn(fixture('kv_server.mjs'), { core: 1 })
-  const s = await within(
-    (async () => {
-      for (;;) {
-        try {
-          return await rt.session('kv')
-        } catch {
-          await new Promise((r) => setTimeout(r, 5))
-        }
-      }
-    })(),
-    'open',
-  )
+  const s = await openWhenServed(rt, 'kv')
   await rt.kill(d)
   expect(await within(s.closed, 'closed')).toBe('server-exit')
   expect(path(s.id).at(-1)).toBe('CAP_HANDED_OUT>CLOSED')
