@@ -126,6 +126,10 @@ function copyMethods(from: object, to: object): void {
 export class SafeMap<K, V> extends Map<K, V> {}
 copyMethods(Map.prototype, SafeMap.prototype)
 
+/** A Set whose methods are the realm's originals (as SafeMap); iterate with forEach. */
+export class SafeSet<T> extends Set<T> {}
+copyMethods(Set.prototype, SafeSet.prototype)
+
 /** Array.prototype.push, uncurried; or write `a[a.length] = x`. */
 export const ArrayPush = uncurry(Array.prototype.push) as <T>(a: T[], ...items: T[]) => number
 

@@ -42,6 +42,19 @@ export interface UpdateHost {
   buffer(id: number): Promise<SharedArrayBuffer>
 }
 
+const NONE: readonly number[] = []
+
+function resumeAll(ends: readonly { s: Served }[]): void {
+  for (let i = 0; i < ends.length; i++) ends[i].s.end.port.resume()
+}
+
+/** Pause every end; true once each has answered the calls it took. */
+function pauseAll(ends: readonly { s: Served }[]): Promise<true> {
+  const quiet: Promise<void>[] = []
+  for (let i = 0; i < ends.length; i++) quiet[i] = ends[i].s.end.port.pause()
+  return SafePromise.all(quiet).then(() => true as const)
+}
+
 export class SpawndUpdates {
   private readonly handlers = new SafeMap<number, UpdateHandler>()
   /** Sessions a new incarnation adopted and does not read yet, by its domain id. */
@@ -60,21 +73,35 @@ export class SpawndUpdates {
    */
   forget(d: Dispatcher): void {
     this.handlers.delete(d.domainId)
-    for (const id of this.adopted.get(d.domainId) ?? []) {
-      const s = this.s.served.get(id)
-      this.s.served.delete(id)
+    this.dropAdopted(d)
+  }
+
+  /** Let go of what `d` adopted, untouched (detached, not closed). */
+  private dropAdopted(d: Dispatcher): void {
+    const ids = this.adoptedBy(d)
+    for (let i = 0; i < ids.length; i++) {
+      const s = this.s.served.get(ids[i])
+      this.s.served.delete(ids[i])
       s?.end.port.detach()
     }
     this.adopted.delete(d.domainId)
   }
 
-  /** The server ends of `d` on this core. */
-  private ends(d: Dispatcher): [number, Served][] {
-    const out: [number, Served][] = []
+  /**
+   * The server ends of `d` on this core. (Index loops and plain objects throughout this
+   * file: array iterators and destructuring go through builtins a domain may replace.)
+   */
+  private ends(d: Dispatcher): { id: number; s: Served }[] {
+    const out: { id: number; s: Served }[] = []
     this.s.served.forEach((s, id) => {
-      if (s.d === d) out.push([id, s])
+      if (s.d === d) out[out.length] = { id, s }
     })
     return out
+  }
+
+  /** The sessions `d` adopted and does not read yet (none: an empty list). */
+  private adoptedBy(d: Dispatcher): readonly number[] {
+    return this.adopted.get(d.domainId) ?? NONE
   }
 
   async handle(
@@ -87,15 +114,17 @@ export class SpawndUpdates {
       case Op.UPDATE_PREPARE:
         return [0, await this.prepare(d, value)]
       case Op.UPDATE_RESUME:
-        for (const [, s] of this.ends(d)) s.end.port.resume()
+        resumeAll(this.ends(d))
         return [0, null]
-      case Op.UPDATE_COMMIT:
-        for (const [id, s] of this.ends(d)) {
-          this.s.served.delete(id)
-          s.end.port.detach()
+      case Op.UPDATE_COMMIT: {
+        const ends = this.ends(d)
+        for (let i = 0; i < ends.length; i++) {
+          this.s.served.delete(ends[i].id)
+          ends[i].s.end.port.detach()
         }
         this.s.serving.delete(d.domainId)
         return [0, null]
+      }
       case Op.SESSION_ADOPT: {
         const o = JSONParse(text ?? 'null') as SessionAdoptText
         const h = this.s.serving.get(d.domainId)?.get(o.service)
@@ -110,20 +139,17 @@ export class SpawndUpdates {
         this.s.served.set(o.session, { end, d, handlers: h })
         let mine = this.adopted.get(d.domainId)
         if (mine === undefined) this.adopted.set(d.domainId, (mine = []))
-        mine.push(o.session)
+        mine[mine.length] = o.session
         return [0, null]
       }
-      case Op.UPDATE_START:
-        for (const id of this.adopted.get(d.domainId) ?? []) this.s.served.get(id)?.end.port.start()
+      case Op.UPDATE_START: {
+        const ids = this.adoptedBy(d)
+        for (let i = 0; i < ids.length; i++) this.s.served.get(ids[i])?.end.port.start()
         this.adopted.delete(d.domainId)
         return [0, null]
+      }
       case Op.UPDATE_ABORT:
-        for (const id of this.adopted.get(d.domainId) ?? []) {
-          const s = this.s.served.get(id)
-          this.s.served.delete(id)
-          s?.end.port.detach()
-        }
-        this.adopted.delete(d.domainId)
+        this.dropAdopted(d)
         return [0, null]
       default:
         throw new KernelError('PROTOCOL', `unknown session request ${op}`)
@@ -138,12 +164,10 @@ export class SpawndUpdates {
    */
   private async prepare(d: Dispatcher, timeoutMs: number): Promise<string | null> {
     const ends = this.ends(d)
-    const resume = (): void => {
-      for (const [, s] of ends) s.end.port.resume()
-    }
+    const resume = (): void => resumeAll(ends)
     let timer: ReturnType<typeof setTimeout> | undefined
     const quiet = await SafePromise.race([
-      SafePromise.all(ends.map(([, s]) => s.end.port.pause())).then(() => true),
+      pauseAll(ends),
       new SafePromise<false>((r) => (timer = SafeSetTimeout(() => r(false), timeoutMs))),
     ])
     SafeClearTimeout(timer)

@@ -22,7 +22,15 @@ import {
 } from '../src/session/serve.js'
 import type { Session } from '../src/session/session.js'
 import type { SessionPort } from '../src/session/port.js'
-import { JSONParse, JSONStringify, SafeMap, SafePromise } from '../src/intrinsics.js'
+import {
+  JSONParse,
+  JSONStringify,
+  SafeClearTimeout,
+  SafeMap,
+  SafePromise,
+  SafeSet,
+  SafeSetTimeout,
+} from '../src/intrinsics.js'
 import type { Dispatcher, DispatcherSessions } from './dispatcher.js'
 import type {
   ResourceRequestHandler,
@@ -57,7 +65,7 @@ export class SpawndSessions implements DispatcherSessions {
   /** Requests whose answer waits on a handler or a buffer (the loop stays awake for them). */
   pending = 0
   /** Those requests, by dispatcher: a dispatcher that stops has them answered at once. */
-  private readonly waitingOn = new SafeMap<Dispatcher, Set<(err: unknown) => void>>()
+  private readonly waitingOn = new SafeMap<Dispatcher, SafeSet<(err: unknown) => void>>()
 
   constructor(
     private readonly monitor: MessagePort,
@@ -99,12 +107,12 @@ export class SpawndSessions implements DispatcherSessions {
       return SafePromise.resolve(b)
     }
     return new SafePromise<SharedArrayBuffer>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = SafeSetTimeout(() => {
         this.waiting.delete(id)
         reject(new KernelError('PROTOCOL', `session ${id}: its channel never came`))
       }, BIND_TIMEOUT_MS)
       this.waiting.set(id, (buf) => {
-        clearTimeout(timer)
+        SafeClearTimeout(timer)
         if (buf === null) reject(new KernelError('SESSION_CLOSED', `session ${id} ended`))
         else resolve(buf)
       })
@@ -133,7 +141,7 @@ export class SpawndSessions implements DispatcherSessions {
     this.pending++
     let answered = false
     let mine = this.waitingOn.get(d)
-    if (mine === undefined) this.waitingOn.set(d, (mine = new Set()))
+    if (mine === undefined) this.waitingOn.set(d, (mine = new SafeSet()))
     const set = mine
     const done = (err: unknown, v: number, t: string | null): void => {
       if (answered) return
@@ -283,7 +291,12 @@ export class SpawndSessions implements DispatcherSessions {
     if (waiting !== undefined) {
       this.waitingOn.delete(d)
       const stopped = new KernelError('DOMAIN_NOT_RUNNING', `domain ${d.domainId} stopped`)
-      for (const abort of [...waiting]) abort(stopped)
+      // forEach over a copy (an answered request leaves the set): no iterator a domain can replace.
+      const all: ((err: unknown) => void)[] = []
+      waiting.forEach((abort) => {
+        all[all.length] = abort
+      })
+      for (let i = 0; i < all.length; i++) all[i](stopped)
     }
     this.serving.delete(d.domainId)
     this.resourceHandlers.delete(d.domainId)

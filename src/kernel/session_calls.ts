@@ -7,6 +7,7 @@
 import { KernelError } from '../errors.js'
 import type { CoreLinks } from '../link/link.js'
 import { ERR_OK } from '../protocol/errcodes.js'
+import { orTimeout } from '../link/timers.js'
 import { Call, Op } from '../protocol/opcodes.js'
 import type { SessionOpened } from '../protocol/messages.js'
 import { quotaArg, type Quota } from '../session/quota.js'
@@ -88,12 +89,14 @@ export class SessionCalls {
     text: string,
   ): Promise<{ value: number; text: string | null }> {
     const core = this.coreOf(e)
-    return new Promise((resolve, reject) => {
+    const answer = new Promise<{ value: number; text: string | null }>((resolve, reject) => {
       this.links.request(core, op, e.id, arg, text, (err, value, t) => {
         if (err !== ERR_OK) return reject(this.links.replyError(err, t, `ask domain ${e.id}`, core))
         resolve({ value, text: t })
       })
     })
+    // A handler that never answers fails the request (TIMEOUT) instead of holding it.
+    return orTimeout(answer, this.sessions.answerMs, `domain ${e.id}'s quota handler`)
   }
 
   async handle(caller: DomainEntry, core: number, op: number, raw: unknown): Promise<unknown> {

@@ -6,6 +6,7 @@
  */
 import { KernelError } from '../errors.js'
 import type { SessionEndReason } from '../session/end_reason.js'
+import { isEnded } from '../session/state.js'
 import { ServerEnd, clientSession, type ServeHandlers } from '../session/serve.js'
 import type { Session } from '../session/session.js'
 import type { Quota } from '../session/quota.js'
@@ -36,8 +37,9 @@ export class MainEnds {
       this.servers.delete(r.id)
       throw err
     }
-    // Its client died while it opened: the session it made ends, and its close runs.
-    if (r.state === 'CLOSED') {
+    // The session ended while it opened (its client died, or the open took too long):
+    // what it made ends, and its close runs.
+    if (isEnded(r.state)) {
       await end.closed(h, r.why ?? 'closed').catch(() => undefined)
     }
     return methods

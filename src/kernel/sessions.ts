@@ -32,6 +32,7 @@ import type { DomainEntry } from './domain_entry.js'
 import type { ServiceRegistry } from './service_registry.js'
 import type { EventSink, KernelEvent } from './events.js'
 import { MainEnds } from './session_main.js'
+import { noop, orTimeout } from '../link/timers.js'
 import {
   capacityArg,
   domainLabel,
@@ -42,11 +43,19 @@ import {
 
 export type { OpenArgs, SessionInfo, SessionRecord } from './session_record.js'
 
+/** The default of boot's `sessionAnswerMs`. */
+export const DEFAULT_ANSWER_MS = 10_000
+
 export class SessionTable {
   private readonly table = new Map<number, SessionRecord>()
   private nextId = 1
   /** The main thread's ends (its sessions as client and as server). */
   readonly main: MainEnds
+  /**
+   * How long a server's open, close or upgrade handler (or a parent's or child's quota
+   * handler) may take to answer; past it the open is refused, the close goes on.
+   */
+  answerMs = DEFAULT_ANSWER_MS
   /** The end of a live update of the server labelled so, if one runs (set by the boot path). */
   updating: (label: string) => Promise<void> | null = () => null
 
@@ -157,7 +166,7 @@ export class SessionTable {
       // The server dying meanwhile ends the record (domainStopped): the open fails then
       // at once, whether or not its core ever answers.
       methods = await Promise.race([
-        this.askServer(r),
+        orTimeout(this.askServer(r), this.answerMs, `the open of '${r.service}'`),
         r.ended.then((): never => {
           throw new KernelError(
             'SERVICE_DENIED',
@@ -274,11 +283,15 @@ export class SessionTable {
   /** The server's close handler: on the main thread, or SESSION_CLOSE to its core. */
   private tellServer(r: SessionRecord, why: SessionEndReason): Promise<void> {
     const s = r.server
-    if (s.handlers !== null) return this.main.closeServer(r, why)
-    return new Promise((resolve) => {
+    // A close handler that never returns does not keep the session (or shutdown) from ending.
+    if (s.handlers !== null) {
+      return orTimeout(this.main.closeServer(r, why), this.answerMs, 'close').catch(noop)
+    }
+    const told = new Promise<void>((resolve) => {
       const text = JSON.stringify({ session: r.id, why })
       this.links.request(s.core, Op.SESSION_CLOSE, s.domainId, r.id, text, () => resolve())
     })
+    return orTimeout(told, this.answerMs, 'close').catch(noop)
   }
 
   /** Into an end state: the channel closed, the quota back to the client, the cap dropped. */
@@ -311,14 +324,16 @@ export class SessionTable {
     this.move(r, 'UPGRADE_REQUESTED')
     r.escrow = { bytes: r.escrow.bytes + q.bytes, handles: r.escrow.handles + q.handles }
     const s = r.server
-    if (s.handlers !== null) {
-      await this.main.upgradeServer(r, s.handlers, q)
-    } else {
-      await new Promise<void>((resolve) => {
-        const text = JSON.stringify({ session: r.id, quota: q })
-        this.links.request(s.core, Op.SESSION_UPGRADE, s.domainId, r.id, text, () => resolve())
-      })
-    }
+    // The quota is in the session once moved; the server's handler only hears of it,
+    // and one that never returns does not hold the client.
+    const told =
+      s.handlers !== null
+        ? this.main.upgradeServer(r, s.handlers, q)
+        : new Promise<void>((resolve) => {
+            const text = JSON.stringify({ session: r.id, quota: q })
+            this.links.request(s.core, Op.SESSION_UPGRADE, s.domainId, r.id, text, () => resolve())
+          })
+    await orTimeout(told, this.answerMs, 'upgrade').catch(noop)
     if ((r.state as SessionState) === 'UPGRADE_REQUESTED') this.move(r, 'CAP_HANDED_OUT')
   }
 

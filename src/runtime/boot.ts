@@ -30,7 +30,7 @@ import {
 } from '../supervisor/index.js'
 import { execArgvOption } from './exec_argv.js'
 import { ServiceRegistry } from '../kernel/service_registry.js'
-import { SessionTable } from '../kernel/sessions.js'
+import { DEFAULT_ANSWER_MS, SessionTable } from '../kernel/sessions.js'
 import { SessionCalls } from '../kernel/session_calls.js'
 import { SessionUpdates } from '../kernel/session_update.js'
 import { RootSessions } from '../kernel/session_root.js'
@@ -91,6 +91,12 @@ export interface BootOptions {
    * from): ring-memory bytes and handles. Default 256 MiB and 65536.
    */
   quota?: { bytes?: number; handles?: number }
+  /**
+   * How long a server's open, close and upgrade handlers, and a parent's or child's
+   * quota handlers, may take to answer: past it an open or a quota request fails
+   * (SERVICE_DENIED / TIMEOUT) and a close goes on without it. Default 10 s.
+   */
+  sessionAnswerMs?: number
   /** Session routes (rt.route adds more later): by service and client label to a server label. */
   routes?: Route[]
   /**
@@ -122,6 +128,7 @@ const BOOT_OPTIONS = [
   'maxCoreModules',
   'quota',
   'routes',
+  'sessionAnswerMs',
 ] as const
 
 /**
@@ -189,6 +196,7 @@ export async function boot(opts?: BootOptions): Promise<Runtime> {
   const bootTimeoutMs = msOption('bootTimeoutMs', o.bootTimeoutMs, 10_000)
   const supervisorOpts = checkSupervisorOptions(o.supervisor)
   const rootQuota = quotaArg(o.quota, DEFAULT_ROOT_QUOTA, 'quota')
+  const sessionAnswerMs = msOption('sessionAnswerMs', o.sessionAnswerMs, DEFAULT_ANSWER_MS)
   const registry = new ServiceRegistry()
   if (o.routes !== undefined) {
     if (!Array.isArray(o.routes)) throw new TypeError('routes must be an array of routes')
@@ -198,6 +206,7 @@ export async function boot(opts?: BootOptions): Promise<Runtime> {
   const events = new RuntimeEvents(eventBuffer)
   const pm = new ProcessManager(links, events, limits, rootQuota)
   const sessions = new SessionTable(links, pm.accounts, registry, (id) => pm.entry(id), events)
+  sessions.answerMs = sessionAnswerMs
   pm.stoppedHook = (e) => sessions.domainStopped(e)
   const updates = new SessionUpdates(pm, links, sessions)
   sessions.updating = (label) => updates.active(label)

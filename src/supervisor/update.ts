@@ -20,6 +20,7 @@ import { KernelError } from '../errors.js'
 import type { DomainCap } from '../kernel/cap.js'
 import type { WaitResult } from '../kernel/domain_table.js'
 import { msOption, optionsObject } from '../kernel/options.js'
+import { orTimeout } from '../link/timers.js'
 import type { SupervisorHost } from './host.js'
 import type { Service, ServiceInfo } from './service.js'
 
@@ -52,19 +53,6 @@ export interface UpdateHooks {
   /** The new incarnation is the service's now: watch it as any incarnation. */
   adopt(d: DomainCap, ended: Promise<WaitResult>): void
   info(): ServiceInfo
-}
-
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new KernelError('TIMEOUT', `${what}: not within the update's timeout`)),
-        Math.max(0, ms),
-      )
-    }),
-  ]).finally(() => clearTimeout(timer))
 }
 
 export async function updateService(
@@ -101,7 +89,7 @@ export async function updateService(
     let neu: DomainCap | null = null
     let ended: Promise<WaitResult> | null = null
     try {
-      neu = await bounded(
+      neu = await orTimeout(
         host.spawn(url, { core: svc.opts.core, argv: svc.opts.argv, env: svc.opts.env, label }),
         left(),
         'start',
@@ -118,7 +106,7 @@ export async function updateService(
           { cause: r !== null && r.status !== 'running' ? r.error : undefined },
         )
       }
-      await bounded(host.update.adopt(old, neu), left(), 'adopting the sessions')
+      await orTimeout(host.update.adopt(old, neu), left(), 'adopting the sessions')
     } catch (err) {
       // The new one lets go of what it adopted first: ending it must close nothing.
       await host.update.rollback(old, neu)

@@ -127,6 +127,26 @@ describe('a client dying during the open', () => {
   })
 })
 
+describe('handlers that never answer (sessionAnswerMs)', () => {
+  it('an open that never returns is refused in time; a close handler that never returns does not hold the close', async () => {
+    await rt.shutdown()
+    rt = await boot({ cores: 2, sessionAnswerMs: 300 })
+    log = collector<Ev>(rt, 'log', 'ev')
+    await server()
+    const before = rt.quotaTotals().root
+    const err = await within(rt.session('kv', { args: { hang: true } }), 'open').catch(
+      (e: unknown) => e,
+    )
+    expect(err).toMatchObject({ code: 'SERVICE_DENIED', cause: { code: 'TIMEOUT' } })
+    expect(rt.quotaTotals().root).toEqual(before)
+    rt.serve('stuck', { open: () => ({ ping: () => 1 }), close: () => new Promise(() => {}) })
+    const s = await rt.session('stuck')
+    await within(s.close(), 'close')
+    expect(await s.closed).toBe('closed')
+    expect(rt.sessions().filter((x) => x.service === 'stuck')).toEqual([])
+  })
+})
+
 describe('shutdown', () => {
   it('closes every session in order, runs the servers’ close, and settles every call', async () => {
     const closedWhy: string[] = []
