@@ -55,8 +55,10 @@ function spawnOptions(opts: SpawnOptions | undefined): SpawnOptions {
 }
 
 export class Runtime {
-  /** Number of cores (spawnds). */
-  readonly cores: number
+  /** Number of cores (spawnds): the local ones, then every remote node's as it joins. */
+  get cores(): number {
+    return this.#kernel.cores
+  }
   /** Lifecycle events (EventEmitter and async iterator). */
   readonly events: RuntimeEvents
   /** The reincarnation server's table of labelled, supervised services. */
@@ -79,7 +81,6 @@ export class Runtime {
     this.#supervisor = supervisor
     this.#root = root
     this.#closeSessions = closeSessions
-    this.cores = kernel.cores
     this.events = events
     this.services = supervisor.services
   }
