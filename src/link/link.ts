@@ -104,6 +104,17 @@ export interface CoreStats {
   protocolFailures: number
 }
 
+/** A remote node as the runtime sees it (rt.nodes()). */
+export interface NodeInfo {
+  name: string
+  /** Its core numbers in the runtime (empty until it first joined). */
+  cores: number[]
+  /** True while its link is up. */
+  joined: boolean
+  /** Batches from it refused: garbage, forged, altered or replayed (this link epoch). */
+  refused: number
+}
+
 /** A live local core as the supervisor's watchers see it. */
 export interface CoreLinkView {
   /** Its gauges (protocol/core_gauges.ts). */
@@ -124,6 +135,8 @@ export interface KernelLinks extends CoreLinks {
   ps(core: number): Promise<PsEntry[]>
   stats(): CoreStats[]
   health(): SpawndHealth[]
+  /** The remote nodes (none without `remote`). */
+  nodes(): NodeInfo[]
   /** The worker of a local core (INVALID_SPAWND for a remote one). */
   worker(core: number): Worker
   /** Gauges of a local core that is up; null otherwise. */

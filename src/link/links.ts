@@ -18,6 +18,7 @@ import {
   type CoreLinkView,
   type CoreStats,
   type KernelLinks,
+  type NodeInfo,
   type LinkHandlers,
 } from './link.js'
 import { deliver } from './receive_queue.js'
@@ -179,6 +180,11 @@ export class SpawndLinks extends LinkRequests implements KernelLinks {
   }
 
   // ------------------------------------------------------------ health and counters
+
+  /** Local links have no nodes. */
+  nodes(): NodeInfo[] {
+    return []
+  }
 
   /** Health of every core. */
   health(): SpawndHealth[] {

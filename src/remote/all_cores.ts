@@ -16,6 +16,7 @@ import type {
   CoreLinkView,
   CoreStats,
   KernelLinks,
+  NodeInfo,
   ReplyHandler,
   SpawndHealth,
 } from '../link/link.js'
@@ -114,6 +115,10 @@ export class AllCores implements KernelLinks {
 
   health(): SpawndHealth[] {
     return [...this.local.health(), ...this.remote.cores.map((c) => c.health)]
+  }
+
+  nodes(): NodeInfo[] {
+    return this.remote.nodes()
   }
 
   worker(core: number): Worker {

@@ -18,7 +18,13 @@ import type { Msg, NatsConnection } from '@nats-io/transport-node'
 import { KernelError } from '../errors.js'
 import { frameHeader } from '../protocol/frame.js'
 import { Op } from '../protocol/opcodes.js'
-import { ERR_CORE_FAILED, ERR_SHUTDOWN, type CoreStats, type LinkHandlers } from '../link/link.js'
+import {
+  ERR_CORE_FAILED,
+  ERR_SHUTDOWN,
+  type CoreStats,
+  type LinkHandlers,
+  type NodeInfo,
+} from '../link/link.js'
 import type { ReplyHandler } from '../link/receive_queue.js'
 import { deliver } from '../link/receive_queue.js'
 import { handleFrame, NO_HANDLERS } from '../link/reply_drain.js'
@@ -306,10 +312,13 @@ export class RemoteLinks {
   }
 
   /** The nodes and their cores. */
-  nodes(): { name: string; cores: number[]; joined: boolean }[] {
-    return this.joins
-      .all()
-      .map((n) => ({ name: n.name, cores: [...n.cores], joined: n.epoch !== null }))
+  nodes(): NodeInfo[] {
+    return this.joins.all().map((n) => ({
+      name: n.name,
+      cores: [...n.cores],
+      joined: n.epoch !== null,
+      refused: n.epoch?.refused ?? 0,
+    }))
   }
 }
 

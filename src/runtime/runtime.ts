@@ -11,7 +11,7 @@ import type { Kernel, KillOptions, SpawnOptions, WaitOptions } from '../kernel/k
 import type { DomainCap } from '../kernel/cap.js'
 import type { DomainStatus, WaitResult } from '../kernel/domain_table.js'
 import type { TreeNode } from '../kernel/process_tree.js'
-import type { CoreStats } from '../link/links.js'
+import type { CoreStats, NodeInfo } from '../link/link.js'
 import type { SpawndHealth } from '../link/spawnd_link.js'
 import type { PsEntry } from '../protocol/messages.js'
 import type { Services, Supervisor } from '../supervisor/index.js'
@@ -189,6 +189,11 @@ export class Runtime {
   /** Counters per core. */
   stats(): CoreStats[] {
     return this.#kernel.stats()
+  }
+
+  /** The remote nodes: their names, core numbers, whether joined, batches refused. */
+  nodes(): NodeInfo[] {
+    return this.#kernel.nodes()
   }
 
   /** Health of every core ('up', 'failed', 'down'). */
