@@ -17,6 +17,9 @@ import { DOORBELL_BYTES, Doorbell } from '../ring/doorbell.js'
 import { startSpawnd, type LinkConfig } from '../link/spawnd_start.js'
 import { connectBroker, subjectPrefix, type BrokerOptions } from './broker.js'
 import { NodeCore } from './node_core.js'
+import { SessionBridges } from './session_bridges.js'
+import { Channel } from '../ring/channel.js'
+import { reasonToWord } from '../session/end_reason.js'
 import { Epoch } from './epoch.js'
 import {
   epochKeys,
@@ -29,6 +32,9 @@ import {
   type Secret,
 } from './handshake.js'
 import { CONTROL } from './wire.js'
+
+/** A session whose carrier failed ends as one whose core failed. */
+const CORE_FAILED = reasonToWord('core-failed')
 
 export interface NodeOptions {
   broker: BrokerOptions
@@ -67,6 +73,7 @@ export class Node {
   private readonly bell = Doorbell.init(this.bellBuffer, 0)
   private readonly token = randomInt(1, 0x7fffffff)
   private pumping = false
+  private bridges: SessionBridges | null = null
   private closed = false
   private readonly log: (line: string) => void
 
@@ -87,6 +94,7 @@ export class Node {
   async start(): Promise<void> {
     const nc = await connectBroker(this.o.broker, `multikernel-node-${this.o.name}`, 10_000)
     this.nc = nc
+    this.bridges = new SessionBridges(nc, this.o.secret, this.prefix)
     this.sub = nc.subscribe(subjects.nodeAll(this.prefix, this.o.name), {
       callback: (_err, msg) => this.onMessage(msg),
     })
@@ -199,6 +207,7 @@ export class Node {
 
   private control(c: Record<string, unknown>): void {
     if (c.t === 'bye') return void this.endEpoch('the runtime left', false)
+    if (c.t === 'bind') return this.bindSession(c)
     if (c.t === 'restart' && typeof c.core === 'number') {
       const i = c.core
       const old = this.cores[i]
@@ -212,6 +221,34 @@ export class Node {
     }
   }
 
+  /**
+   * A session end on one of our cores: a channel of the runtime's capacities for
+   * its spawnd, and a bridge standing in for the far end (session_bridge.ts).
+   */
+  private bindSession(c: Record<string, unknown>): void {
+    const core = typeof c.core === 'number' ? this.cores[c.core] : undefined
+    const { session, nonce, role, capacity, replyCapacity } = c
+    if (
+      core === undefined ||
+      this.bridges === null ||
+      typeof session !== 'number' ||
+      typeof nonce !== 'string' ||
+      (role !== 'client' && role !== 'server') ||
+      typeof capacity !== 'number' ||
+      typeof replyCapacity !== 'number'
+    ) {
+      return
+    }
+    let chan: Channel
+    try {
+      chan = Channel.create({ capacity, replyCapacity })
+    } catch {
+      return
+    }
+    this.bridges.add({ nonce, far: role === 'client' ? 'server' : 'client', buffer: chan.buffer })
+    core.link.bind(session, chan.buffer)
+  }
+
   /** End the link: end every spawnd (and the domains on them), be free again. */
   private async endEpoch(why: string, sayBye: boolean): Promise<void> {
     const e = this.epoch
@@ -221,6 +258,8 @@ export class Node {
     e.close()
     const cores = this.cores
     this.cores = []
+    // Their sessions end with them (the reason a dead core's sessions have).
+    this.bridges?.closeAll(CORE_FAILED)
     this.log(`node ${this.o.name} left the runtime: ${why}`)
     await Promise.all(
       cores.map(async (c) => {
