@@ -9,7 +9,7 @@
 import type { Worker } from 'node:worker_threads'
 import { KernelError } from '../errors.js'
 import { DOORBELL_BYTES, Doorbell } from '../ring/doorbell.js'
-import { ERR_OK, errFromWire } from '../protocol/errcodes.js'
+import { errFromWire } from '../protocol/errcodes.js'
 import { decodeError } from '../protocol/error_text.js'
 import type { PsEntry } from '../protocol/messages.js'
 import { Op } from '../protocol/opcodes.js'
