@@ -30,22 +30,15 @@ import { deliver } from '../link/receive_queue.js'
 import { handleFrame, NO_HANDLERS } from '../link/reply_drain.js'
 import { withTimeout } from '../link/timers.js'
 import { connectBroker, subjectPrefix, type BrokerOptions } from './broker.js'
-import { nonce, subjects, unseal, type Secret } from './handshake.js'
-import { NodeJoins, type RemoteNode } from './node_join.js'
+import { nonce, subjects, unseal } from './handshake.js'
+import { NodeJoins } from './node_join.js'
+import type { RemoteNode } from './remote_node.js'
+import type { RemoteConfig } from './options.js'
 import { RemoteCore } from './remote_core.js'
 import { BridgeWorker } from './bridge_worker.js'
 import type { BridgeSpec, SessionRole } from './session_bridge.js'
 import { Channel } from '../ring/channel.js'
 import { CONTROL, readFrameHeader, readFrameText } from './wire.js'
-
-export interface RemoteConfig {
-  broker: BrokerOptions
-  secret: Secret
-  /** Node names to join (boot waits for them), or 'any' node that says hello. */
-  nodes: readonly string[] | 'any'
-  heartbeatMs: number
-  joinTimeoutMs: number
-}
 
 /** What a runtime hears of its nodes (published as events by the boot path). */
 export type NodeEvent =
