@@ -13,6 +13,11 @@
  * authenticated link), exactly the next sequence number taken, a gap closes the
  * session (something was lost, and a session never loses a message silently).
  *
+ * Start: NATS keeps nothing for a subject nobody listens to, so each bridge says
+ * hello (once the broker has its subscription, then every 50 ms) and sends
+ * nothing else until the far end's hello came; hellos alone may skip sequence
+ * numbers (those sent before the far end listened are lost by design).
+ *
  * Flow control: a sender keeps at most `window` bytes (the far ring's capacity)
  * unacknowledged; the receiver acknowledges what it has written into its ring, a
  * quarter window at a time. So a slow reader stops the writer's ring, and the
@@ -40,6 +45,12 @@ import {
 const CORE_FAILED = reasonToWord('core-failed')
 
 export type SessionRole = 'client' | 'server'
+
+/** The batch kind of a hello (the core field; data is 0, control CONTROL). */
+const HELLO = 0xffff_fffe
+/** Hellos until the far end answers, and how long before it is given up on. */
+const HELLO_EVERY_MS = 50
+const HELLO_GIVE_UP_MS = 15_000
 
 /** How long a bridge polls for an answer after handing the near end frames, ms. */
 const HOT_SPIN_MS = 0.05
@@ -86,6 +97,9 @@ export class SessionBridge {
   /** Frames from the far end waiting for ring room. */
   private readonly waiting = new Fifo<Uint8Array>()
   private ended = false
+  /** The far end said hello: it listens, so batches to it are not lost. */
+  private farReady = false
+  private readonly helloTimer: NodeJS.Timeout
   private readonly h = frameHeader()
 
   constructor(
@@ -109,7 +123,34 @@ export class SessionBridge {
     this.sub = nc.subscribe(`${prefix}.sess.${spec.nonce}.${near}`, {
       callback: (_e, m) => this.receive(m.data),
     })
+    // NATS keeps nothing for a subject nobody listens to: nothing goes to the far end
+    // before it said hello (it listens), and we say hello once the broker has our
+    // subscription, until the far end answers.
+    const started = Date.now()
+    this.helloTimer = setInterval(() => {
+      if (Date.now() - started > HELLO_GIVE_UP_MS) this.close(CORE_FAILED)
+      else this.sayHello()
+    }, HELLO_EVERY_MS)
+    this.helloTimer.unref()
+    void nc.flush().then(
+      () => this.sayHello(),
+      () => {},
+    )
     void this.pump()
+  }
+
+  private sayHello(): void {
+    if (this.ended || this.nc.isClosed()) return
+    this.nc.publish(this.toFar, this.ctl.seal(HELLO, ++this.txSeq, this.sendKey))
+  }
+
+  /** The far end said hello: it listens. Say it back once (it may have spoken first). */
+  private heard(): void {
+    if (this.farReady) return
+    this.farReady = true
+    clearInterval(this.helloTimer)
+    this.sayHello()
+    this.chan.rxBell.wake()
   }
 
   /** True when a frame of the channel could not fit a broker message. */
@@ -125,11 +166,14 @@ export class SessionBridge {
   private async pump(): Promise<void> {
     const chan = this.chan
     const readable = (): boolean =>
-      (!chan.rx.isEmpty() && this.credit() > 0) || chan.closed || this.ended
+      (!chan.rx.isEmpty() && this.credit() > 0 && this.farReady) ||
+      (chan.closed && this.farReady) ||
+      this.ended
     while (!this.ended) {
       this.writeWaiting()
       const n = this.relay()
-      if (chan.closed && chan.rx.isEmpty()) return this.end(true)
+      // Closed here: once what was sent went out, say so (to a far end that listens).
+      if (chan.closed && chan.rx.isEmpty() && this.farReady) return this.end(true)
       if (n > 0) {
         await new Promise<void>((r) => setImmediate(r))
         continue
@@ -141,6 +185,7 @@ export class SessionBridge {
 
   /** Move what the near end sent (within the window) into one batch and publish it. */
   private relay(): number {
+    if (!this.farReady) return 0
     const chan = this.chan
     const rx = chan.rx
     let n = 0
@@ -196,6 +241,11 @@ export class SessionBridge {
     if (this.ended) return
     const b = openBatch(msg, this.receiveKey, true)
     if (b === null || b.seq <= this.rxSeq) return
+    // Hellos may be lost (sent before we listened): they alone may skip numbers.
+    if (b.core === HELLO) {
+      this.rxSeq = b.seq
+      return this.heard()
+    }
     // Something the far end sent never came: the session cannot go on in order.
     if (b.seq !== this.rxSeq + 1) return this.close(CORE_FAILED)
     this.rxSeq = b.seq
@@ -275,6 +325,7 @@ export class SessionBridge {
   private end(tell: boolean): void {
     if (this.ended) return
     this.ended = true
+    clearInterval(this.helloTimer)
     if (tell) this.control({ t: 'close', reason: this.chan.closeReason })
     this.sub.unsubscribe()
     this.chan.rxBell.wake()

@@ -82,6 +82,26 @@ describe('sessions across machines', () => {
     await rt.kill(d)
   })
 
+  it('a remote domain calls a service the main thread serves', async () => {
+    let opened = 0
+    rt.serve('adder', {
+      open() {
+        opened++
+        return { add: (a: number, b: number) => a + b }
+      },
+    })
+    try {
+      const d = await rt.spawn(new URL('./fixtures/adder_client.mjs', import.meta.url), {
+        core: coreOf('n2'),
+        argv: ['adder', '200'],
+      })
+      expect(await within(rt.wait(d), 'the client ends')).toMatchObject({ exitCode: 0 })
+      expect(opened).toBe(1)
+    } finally {
+      rt.unserve('adder')
+    }
+  })
+
   it('100,000 messages from a local domain to a remote one: exactly once, in order', async () => {
     const sink = await rt.spawn(fixture('firehose.mjs'), { core: coreOf('n1'), argv: ['sink'] })
     const verdict = await runSource(0)
