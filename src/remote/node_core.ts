@@ -12,7 +12,7 @@
  */
 import { Fifo } from '../fifo.js'
 import type { SpawndLink } from '../link/spawnd_link.js'
-import { BatchWriter } from './wire.js'
+import { BatchWriter, copyBytes } from './wire.js'
 
 /** Byte offset of the aux word (the process manager's token) in a frame's payload. */
 const AUX_OFFSET = 8
@@ -72,7 +72,7 @@ export class NodeCore {
     this.unpublished = true
     const to = tx.reserve(len)
     if (to < 0) return false
-    tx.bytes.set(src.subarray(at, at + len), to)
+    copyBytes(tx.bytes, to, src, at, len)
     tx.i32[(to + AUX_OFFSET) >> 2] = this.token
     return true
   }
@@ -90,7 +90,7 @@ export class NodeCore {
       if (at < 0) break
       const len = rx.frameLength
       if (!this.out.fits(len)) full(this)
-      this.out.raw(rx.bytes.subarray(at, at + len))
+      this.out.raw(rx.bytes, at, len)
       n++
     }
     if (n > 0 || rx.usedBytes() !== 0) this.link.chan.release()

@@ -34,6 +34,7 @@ import type { Secret } from './handshake.js'
 import {
   BatchWriter,
   CONTROL,
+  copyBytes,
   forEachFrame,
   openBatch,
   readFrameText,
@@ -194,7 +195,7 @@ export class SessionBridge {
       if (at < 0) break
       const len = rx.frameLength
       if (!this.out.fits(len)) this.publish()
-      this.out.raw(rx.bytes.subarray(at, at + len))
+      this.out.raw(rx.bytes, at, len)
       this.sent += len
       n++
     }
@@ -296,7 +297,7 @@ export class SessionBridge {
     if (this.chan.closed) return true
     const to = this.chan.tx.reserve(len)
     if (to < 0) return false
-    this.chan.tx.bytes.set(src.subarray(at, at + len), to)
+    copyBytes(this.chan.tx.bytes, to, src, at, len)
     this.written += len
     return true
   }

@@ -99,10 +99,11 @@ export class BatchWriter {
     v.setInt32(at + 20, n, true)
   }
 
-  /** Append a frame's payload as it is (the node relaying its spawnd's replies). */
-  raw(payload: Uint8Array): void {
-    const at = this.room(payload.length)
-    this.buf.set(payload, at)
+  /** Append bytes [at, at+len) of `src` as a frame (a ring frame relayed as it is). */
+  raw(src: Uint8Array, at: number, len: number): void {
+    // room() may grow the buffer: take it after.
+    const to = this.room(len)
+    copyBytes(this.buf, to, src, at, len)
   }
 
   /** Reserve a frame of `payload` bytes; returns where its payload starts. */
@@ -141,6 +142,24 @@ export class BatchWriter {
     this.frames = 0
     return out
   }
+}
+
+/** Frames up to this long are copied byte by byte: a view to set() from would be garbage per frame. */
+const COPY_LOOP_BYTES = 256
+
+/** Copy `len` bytes of `src` at `at` into `dst` at `to`, with no allocation for small frames. */
+export function copyBytes(
+  dst: Uint8Array,
+  to: number,
+  src: Uint8Array,
+  at: number,
+  len: number,
+): void {
+  if (len > COPY_LOOP_BYTES) {
+    dst.set(src.subarray(at, at + len), to)
+    return
+  }
+  for (let i = 0; i < len; i++) dst[to + i] = src[at + i]
 }
 
 /** What a received batch says about itself once it verified. */
