@@ -4,6 +4,7 @@
 // messages exactly once and in order across nodes; a lost node ends its sessions
 // (SESSION_CLOSED, 'core-failed'); a session with a remote end cannot move. A real
 // nats-server on 127.0.0.1 and real `multikernel node` processes.
+import { connect } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { boot, KernelError, type Runtime } from 'multikernel'
 import { within } from '../shared/bounded.js'
@@ -99,6 +100,41 @@ describe('sessions across machines', () => {
       expect(opened).toBe(1)
     } finally {
       rt.unserve('adder')
+    }
+  })
+
+  it('a stranger on the broker cannot replay, alter or forge session traffic', async () => {
+    const d = await rt.spawn(fixture('kv_server.mjs'), { core: coreOf('n1'), argv: ['kv-s'] })
+    const s = await openServed('kv-s')
+    const stranger = await within(connect({ servers: broker.url }), 'stranger connects')
+    try {
+      const seen: { subject: string; data: Uint8Array }[] = []
+      stranger.subscribe('multikernel.sess.>', {
+        callback: (_e, m) => seen.push({ subject: m.subject, data: new Uint8Array(m.data) }),
+      })
+      await within(stranger.flush(), 'stranger subscribed')
+      expect(await within(s.call('set', 'k', 1), 'set 1')).toBe(true)
+      const first = seen.length
+      expect(await within(s.call('set', 'k', 2), 'set 2')).toBe(true)
+      // The batches that carried "set k 1" to the server, replayed, altered, and garbage.
+      const toServer = seen.slice(0, first).filter((m) => m.subject.endsWith('.server'))
+      expect(toServer.length).toBeGreaterThan(0)
+      for (const m of toServer) {
+        stranger.publish(m.subject, m.data)
+        const altered = new Uint8Array(m.data)
+        altered[altered.length - 1] ^= 1
+        stranger.publish(m.subject, altered)
+        stranger.publish(m.subject, new Uint8Array(64).fill(7))
+      }
+      for (const m of seen) stranger.publish(m.subject, m.data)
+      await within(stranger.flush(), 'stranger published')
+      // In order behind the stranger's traffic: nothing of it was taken.
+      expect(await within(s.call('get', 'k'), 'get')).toBe(2)
+      expect(await within(s.call('echo', 'still'), 'echo')).toEqual(['still'])
+    } finally {
+      await stranger.close()
+      await within(s.close(), 'close')
+      await rt.kill(d)
     }
   })
 
