@@ -1,0 +1,140 @@
+/**
+ * Our side of the remote suite: a `multikernel node` child process (one core) joined
+ * through the broker by a runtime in the bench process with one local core, so the
+ * remote core is core 1 (remote cores are numbered after the local ones). The same
+ * two processes as the bare peer: the bench process asks, the other answers.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { boot, type BootOptions, type Runtime } from '../../src/index.js'
+import { TRIVIAL_DOMAIN } from '../pm/measure.js'
+import { endChild } from './broker.js'
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url))
+export const NODE_NAME = 'b1'
+/** The remote core: after the runtime's one local core. */
+export const REMOTE_CORE = 1
+
+/** boot()'s remote option (src/remote), spelled here so the suite states what it uses. */
+interface RemoteBoot {
+  remote: { servers: string; nodes: string[]; secret: string }
+}
+
+export interface OurSide {
+  rt: Runtime
+  node: ChildProcess
+  output(): string
+  close(): Promise<void>
+}
+
+/** Start the node, boot a runtime that waits for it to join; both bounded. */
+export async function startOurs(url: string, timeoutMs = 20_000): Promise<OurSide> {
+  const secret = randomBytes(32).toString('hex')
+  const node = spawn(
+    process.execPath,
+    [CLI, 'node', '--nats', url, '--cores', '1', '--name', NODE_NAME],
+    {
+      detached: false,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, MULTIKERNEL_SECRET: secret },
+    },
+  )
+  let out = ''
+  const collect = (b: Buffer): void => {
+    out += b.toString()
+  }
+  node.stdout?.on('data', collect)
+  node.stderr?.on('data', collect)
+  const kill = (): void => void node.kill('SIGKILL')
+  process.once('exit', kill)
+  const opts: BootOptions & RemoteBoot = {
+    cores: 1,
+    remote: { servers: url, nodes: [NODE_NAME], secret },
+  }
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const rt = await Promise.race([
+      boot(opts),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`node ${NODE_NAME} did not join within ${timeoutMs} ms`)),
+          timeoutMs,
+        )
+      }),
+    ])
+    if (rt.cores !== 2) throw new Error(`expected 1 local + 1 remote core, got ${rt.cores}`)
+    return {
+      rt,
+      node,
+      output: () => out,
+      async close() {
+        try {
+          await rt.shutdown()
+        } finally {
+          process.off('exit', kill)
+          await endChild(node)
+        }
+      },
+    }
+  } catch (e) {
+    process.off('exit', kill)
+    await endChild(node)
+    throw new Error(`remote runtime: ${String(e)}\nnode output:\n${out}`)
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** `count` pings of the remote core one at a time: seconds taken. */
+export async function ourRoundTrips(rt: Runtime, count: number): Promise<number> {
+  const t0 = performance.now()
+  for (let i = 0; i < count; i++) await rt.ping(REMOTE_CORE)
+  return (performance.now() - t0) / 1000
+}
+
+/** `count` pings of the remote core, `window` in flight (rt.pingMany): seconds taken. */
+export async function ourPipelined(rt: Runtime, count: number, window: number): Promise<number> {
+  const t0 = performance.now()
+  await rt.pingMany(REMOTE_CORE, count, window)
+  return (performance.now() - t0) / 1000
+}
+
+/** One trivial domain on the remote core: spawn, then wait (reaped); it must exit 0. */
+async function spawnOne(rt: Runtime): Promise<void> {
+  // The program's path exists on the node's host: here the same machine.
+  const r = await rt.wait(await rt.spawn(TRIVIAL_DOMAIN, { core: REMOTE_CORE }), { reap: true })
+  if (!('exitCode' in r) || r.exitCode !== 0) {
+    throw new Error(`a remote trivial domain did not exit with 0: ${JSON.stringify(r)}`)
+  }
+}
+
+/** `count` remote spawn + wait(reap), `window` in flight: seconds taken. */
+export async function ourSpawnWait(rt: Runtime, count: number, window: number): Promise<number> {
+  const t0 = performance.now()
+  let started = 0
+  let done = 0
+  await new Promise<void>((resolve, reject) => {
+    const next = (): void => {
+      started++
+      spawnOne(rt).then(() => {
+        if (++done === count) resolve()
+        else if (started < count) next()
+      }, reject)
+    }
+    for (let i = 0; i < Math.min(window, count); i++) next()
+  })
+  return (performance.now() - t0) / 1000
+}
+
+/**
+ * TODO(lead, issue 15 part 5): session calls across nodes, once sessions over NATS
+ * exist. Open a session from this runtime to a domain on the remote core (or between
+ * domains on two nodes), make `count` calls of an 8-byte echo one at a time, and
+ * return the seconds taken; the suite holds it against the bare request/reply round
+ * trip (bareRoundTrips). Until then it returns null and the suite reports no figure
+ * (it says so in its notes): nothing is faked.
+ */
+export function ourSessionCalls(_rt: Runtime, _count: number): Promise<number | null> {
+  return Promise.resolve(null)
+}

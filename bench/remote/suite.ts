@@ -1,0 +1,208 @@
+/**
+ * The remote suite (`npm run bench -- remote [--quick]`): a remote core over NATS
+ * against bare NATS request/reply, like for like:
+ *
+ *   - the same broker (one nats-server on 127.0.0.1, started for the suite), the same
+ *     two processes: the bench process asks; one other process answers (our
+ *     `multikernel node` with one core; the bare peer's responder, which echoes 8
+ *     bytes on a subject with the client's defaults);
+ *   - the same loops: one at a time (`await rt.ping(core)` against `await
+ *     nc.request(subject, 8 bytes)`), and W in flight (rt.pingMany(core, n, W)
+ *     against a request loop keeping W outstanding);
+ *   - rounds interleaved: each repetition measures the bare peer and then ours, with
+ *     both alive throughout; every figure is the median of the repetitions.
+ *
+ * Figures: ping round trips/s and µs per round trip (target within 1.5x of the bare
+ * round trip), pipelined pings at 64 and 256 in flight (target >= 5x the bare loop
+ * with as many outstanding: batching is the lever), remote spawn + wait of a trivial
+ * domain (ours only: no NATS peer spawns), and session calls across nodes once
+ * sessions over NATS exist (ours.ts: ourSessionCalls).
+ */
+import { loadavg } from 'node:os'
+import { cpuSnapshot, othersLoad } from '../lib/cpu.js'
+import { finishFigure, stamp, type Figure, type SuiteReport } from '../lib/report.js'
+import { median } from '../lib/stats.js'
+import type { SuiteContext } from '../lib/suite.js'
+import { bareRoundTrips, barePipelined, startBare, type BarePeer } from './bare.js'
+import { startBenchBroker, type BenchBroker } from './broker.js'
+import {
+  ourPipelined,
+  ourRoundTrips,
+  ourSessionCalls,
+  ourSpawnWait,
+  startOurs,
+  type OurSide,
+} from './ours.js'
+
+const WINDOWS = [64, 256] as const
+const SPAWN_WINDOW = 64
+const BARE = 'nats-request'
+
+type Series = Record<string, number[]>
+
+function push(s: Series, key: string, v: number): void {
+  ;(s[key] ??= []).push(v)
+}
+
+export async function runRemoteSuite(ctx: SuiteContext): Promise<SuiteReport> {
+  const quick = ctx.quick
+  const say = ctx.progress
+  const runs = quick ? 1 : 5
+  const n = (full: number, small: number): number => (quick ? small : full)
+  const loadAtStart = loadavg()[0]
+  const rtCount = n(5_000, 500)
+  const pipeCount = n(50_000, 5_000)
+  const spawnCount = n(1_000, 100)
+  const sessionCount = n(5_000, 500)
+
+  // Operations per second of every measurement, by key, one entry per repetition.
+  const rate: Series = {}
+  let othersMax = 0
+  let sessionMeasured = true
+
+  let broker: BenchBroker | null = null
+  let bare: BarePeer | null = null
+  let ours: OurSide | null = null
+  try {
+    say('remote: starting the broker, the responder and a node')
+    broker = await startBenchBroker()
+    bare = await startBare(broker.url)
+    ours = await startOurs(broker.url)
+    const nc = bare.nc
+    const rt = ours.rt
+
+    const round = async (scale: number, keep: boolean): Promise<void> => {
+      const c = (x: number): number => Math.max(1, Math.round(x * scale))
+      const record = (key: string, count: number, secs: number | null): void => {
+        if (secs === null) return
+        if (keep) push(rate, key, count / secs)
+      }
+      record('bare-rt', c(rtCount), await bareRoundTrips(nc, c(rtCount)))
+      record('ours-rt', c(rtCount), await ourRoundTrips(rt, c(rtCount)))
+      for (const w of WINDOWS) {
+        record(`bare-${w}`, c(pipeCount), await barePipelined(nc, c(pipeCount), w))
+        record(`ours-${w}`, c(pipeCount), await ourPipelined(rt, c(pipeCount), w))
+      }
+      record('spawn-1', c(spawnCount), await ourSpawnWait(rt, c(spawnCount), 1))
+      record(
+        `spawn-${SPAWN_WINDOW}`,
+        c(spawnCount),
+        await ourSpawnWait(rt, c(spawnCount), SPAWN_WINDOW),
+      )
+      const s = await ourSessionCalls(rt, c(sessionCount))
+      if (s === null) sessionMeasured = false
+      record('ours-session', c(sessionCount), s)
+    }
+
+    say('remote: warm-up')
+    await round(0.2, false)
+    for (let r = 1; r <= runs; r++) {
+      say(`remote: run ${r}/${runs}`)
+      await ctx.quiet?.wait()
+      const before = cpuSnapshot()
+      await round(1, true)
+      othersMax = Math.max(othersMax, othersLoad(before, cpuSnapshot()))
+    }
+  } finally {
+    await Promise.allSettled([ours?.close(), bare?.close()])
+    await broker?.stop()
+  }
+
+  const group = 'remote core over NATS (bench process -> broker -> one other process)'
+  const compares =
+    'the same nats-server on 127.0.0.1, the same two processes (the bench process asks; ' +
+    `a multikernel node with one core, or the bare peer's responder, answers); ${BARE} = ` +
+    'nc.request of 8 bytes echoed by a subscriber (the client defaults: a shared reply ' +
+    'subscription, one publish per request); repetitions interleaved'
+  const med = (k: string): number => median(rate[k] ?? [])
+  const fig = (f: Figure): Figure => {
+    f.extra = { ...f.extra, othersCpuMax: othersMax }
+    return stamp(f)
+  }
+  const figures: Figure[] = [
+    fig({
+      name: 'ping round trips/s, 1 in flight (await rt.ping)',
+      group,
+      unit: 'ops/s',
+      better: 'higher',
+      value: med('ours-rt'),
+      runs: rate['ours-rt'],
+      samples: rtCount,
+      compares,
+      peers: { [BARE]: med('bare-rt') },
+      // Within 1.5x of the bare round trip: at least 1/1.5 of its rate.
+      target: { op: '>=', value: 0.667, peer: BARE },
+    }),
+    fig({
+      name: 'ping round trip, µs per op (mean, 1 in flight)',
+      group,
+      unit: 'us',
+      better: 'lower',
+      value: 1e6 / med('ours-rt'),
+      runs: rate['ours-rt']?.map((v) => 1e6 / v),
+      samples: rtCount,
+      compares,
+      peers: { [BARE]: 1e6 / med('bare-rt') },
+      target: { op: '>=', value: 0.667, peer: BARE },
+    }),
+    ...WINDOWS.map((w) =>
+      fig({
+        name: `pings/s, ${w} in flight (rt.pingMany)`,
+        group,
+        unit: 'ops/s',
+        better: 'higher',
+        value: med(`ours-${w}`),
+        runs: rate[`ours-${w}`],
+        samples: pipeCount,
+        compares: `${compares}; the bare loop keeps ${w} requests outstanding`,
+        peers: { [`${BARE}-${w}`]: med(`bare-${w}`) },
+        target: { op: '>=', value: 5, peer: `${BARE}-${w}` },
+      }),
+    ),
+    ...[1, SPAWN_WINDOW].map((w) =>
+      fig({
+        name: `remote spawn + wait (reaped) of a trivial domain, ${w} in flight`,
+        group: 'remote lifecycle (ours only: no NATS peer spawns)',
+        unit: 'domains/s',
+        better: 'higher',
+        value: med(`spawn-${w}`),
+        runs: rate[`spawn-${w}`],
+        samples: spawnCount,
+        note: 'the program path exists on the node host (here the same machine)',
+      }),
+    ),
+  ]
+  if (sessionMeasured) {
+    figures.push(
+      fig({
+        name: 'session calls/s across nodes, 1 in flight',
+        group,
+        unit: 'calls/s',
+        better: 'higher',
+        value: med('ours-session'),
+        runs: rate['ours-session'],
+        samples: sessionCount,
+        compares,
+        peers: { [BARE]: med('bare-rt') },
+      }),
+    )
+  }
+  return {
+    figures: figures.map(finishFigure),
+    runs,
+    loadavgStart: loadAtStart,
+    notes: [
+      `counts per repetition: ${rtCount} round trips, ${pipeCount} pipelined pings per ` +
+        `window, ${spawnCount} spawns per window; a warm-up at a fifth of that first`,
+      'a runtime with 1 local core joined to one node (`multikernel node --cores 1`); the ' +
+        'remote core is core 1; the broker, the node and the responder are child processes ' +
+        'of the bench, so othersCpuMax counts them too',
+      ...(sessionMeasured
+        ? []
+        : [
+            'session calls across nodes: not measured: sessions over NATS do not exist yet ' +
+              '(bench/remote/ours.ts ourSessionCalls is the hook)',
+          ]),
+    ],
+  }
+}
