@@ -52,6 +52,8 @@ export type KernelErrorCode =
   // the task pool (multikernel/pool)
   | 'QUEUE_FULL'
   | 'WORKER_FAILED'
+  // remote cores (src/remote/)
+  | 'REMOTE_UNREACHABLE'
 
 export interface KernelErrorOptions {
   cause?: unknown

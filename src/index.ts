@@ -12,7 +12,9 @@ export {
   type RuntimeEventType,
 } from './runtime/events.js'
 export type { SpawnOptions, WaitOptions, KillOptions } from './kernel/kernel.js'
-export type { CoreStats } from './link/links.js'
+export type { CoreStats, NodeInfo } from './link/link.js'
+export type { RemoteOptions } from './remote/options.js'
+export type { BrokerOptions } from './remote/broker.js'
 export type { SpawndHealth } from './link/spawnd_link.js'
 export { DomainCap } from './kernel/cap.js'
 export type {

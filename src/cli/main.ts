@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `multikernel` command: demo (what `npm start` runs) and stress. Built on
+ * The `multikernel` command: demo (what `npm start` runs), stress, and node (remote cores). Built on
  * commander (argument parsing and --help for every subcommand). The benchmarks are
  * a development tool run from a clone (`npm run bench`, bench/main.ts), not part of
  * the installed command: they need the peers they compare against.
@@ -10,6 +10,7 @@ import { Command, CommanderError } from 'commander'
 import { EXIT_FAILED, EXIT_USAGE, UsageError } from './output.js'
 import { registerDemo } from './demo.js'
 import { registerStress } from './stress.js'
+import { registerNode } from './node.js'
 
 /** The package's version, from its package.json (dist/src/cli/main.js -> ../../../). */
 function packageVersion(): string {
@@ -22,13 +23,16 @@ function packageVersion(): string {
 const program = new Command()
 program
   .name('multikernel')
-  .description('A multikernel process runtime for Node.js: a demo and contention stress tests')
+  .description(
+    'A multikernel process runtime for Node.js: a demo, contention stress tests, and remote nodes',
+  )
   .version(packageVersion(), '-V, --version', 'print the version and exit')
   .showHelpAfterError()
   .exitOverride()
 
 registerDemo(program)
 registerStress(program)
+registerNode(program)
 
 try {
   await program.parseAsync(process.argv)

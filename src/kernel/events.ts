@@ -38,6 +38,10 @@ export type KernelEvent =
   | (Base & { type: 'cleaned'; domainId: number })
   | (Base & { type: 'ready'; domainId: number })
   | (Base & { type: 'core-failed'; core: number; why: string })
+  /** A remote node joined (its cores up: numbered on its first join, kept after). */
+  | (Base & { type: 'node-joined'; node: string; cores: number[] })
+  /** A remote node was lost: every core it had failed. */
+  | (Base & { type: 'node-lost'; node: string; why: string })
   | (Base & {
       /** A session moved from one state to another (Genode's Session_state). */
       type: 'session'

@@ -7,7 +7,7 @@
  */
 import type { Worker } from 'node:worker_threads'
 import { KernelError } from '../errors.js'
-import type { CoreStats, SpawndLinks } from '../link/links.js'
+import type { CoreStats, KernelLinks, NodeInfo } from '../link/link.js'
 import type { SpawndHealth } from '../link/spawnd_link.js'
 import { noop, sleep, withTimeout } from '../link/timers.js'
 import type { PsEntry } from '../protocol/messages.js'
@@ -53,7 +53,7 @@ export class Kernel {
 
   constructor(
     private readonly pm: ProcessManager,
-    private readonly links: SpawndLinks,
+    private readonly links: KernelLinks,
     private readonly shutdownTimeoutMs: number,
   ) {}
 
@@ -174,6 +174,10 @@ export class Kernel {
 
   stats(): CoreStats[] {
     return this.links.stats()
+  }
+
+  nodes(): NodeInfo[] {
+    return this.links.nodes()
   }
 
   coreHealth(): SpawndHealth[] {

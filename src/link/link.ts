@@ -5,7 +5,9 @@
  * interface beside them. Nothing here knows what a domain is: a request is an
  * opcode, a domain id, an argument and a text, answered exactly once.
  */
+import type { Worker } from 'node:worker_threads'
 import type { KernelError } from '../errors.js'
+import type { PsEntry } from '../protocol/messages.js'
 import type { ReplyHandler } from './receive_queue.js'
 
 export type { ReplyHandler } from './receive_queue.js'
@@ -72,4 +74,81 @@ export interface LinkHandlers {
    * request queued for it has been answered ERR_CORE_FAILED / ERR_SHUTDOWN first.
    */
   coreDown(core: number, health: 'failed' | 'down', why: string): void
+}
+
+/** up: serving; failed: its worker died or hung (or its node was lost); down: stopped at shutdown. */
+export type SpawndHealth = 'up' | 'failed' | 'down'
+
+/** Per-core counters, for dashboards and benchmarks. */
+export interface CoreStats {
+  core: number
+  health: SpawndHealth
+  /** The node a remote core runs on (remote cores only). */
+  node?: string
+  /** Requests waiting for ring room (the send queue). */
+  sendQueue: number
+  /** Clients waiting for replies (the receive queue). */
+  receiveQueue: number
+  requests: number
+  replies: number
+  notifications: number
+  /** Replies whose tag named no waiting client: counted and dropped, never read. */
+  strayReplies: number
+  /** Bytes published and not yet consumed in the request ring (PM -> spawnd). */
+  requestRingBytes: number
+  /** Bytes published and not yet consumed in the reply ring (spawnd -> PM). */
+  replyRingBytes: number
+  /** Milliseconds since the core last answered anything. */
+  lastSeenAgoMs: number
+  /** Replies in a row that said the core could not follow the protocol (PROTOCOL, malformed). */
+  protocolFailures: number
+}
+
+/** A remote node as the runtime sees it (rt.nodes()). */
+export interface NodeInfo {
+  name: string
+  /** Its core numbers in the runtime (empty until it first joined). */
+  cores: number[]
+  /** True while its link is up. */
+  joined: boolean
+  /** Batches from it refused: garbage, forged, altered or replayed (this link epoch). */
+  refused: number
+}
+
+/** A live local core as the supervisor's watchers see it. */
+export interface CoreLinkView {
+  /** Its gauges (protocol/core_gauges.ts). */
+  readonly gauges: Int32Array
+  readonly worker: Worker
+  /** Requests sent to it so far (compared with its HANDLED gauge). */
+  readonly requests: number
+}
+
+/**
+ * Everything the kernel and the supervisor do with their cores: the requests of
+ * CoreLinks and the cores' lifecycle. The local rings (links.ts) are one; local
+ * and remote cores together (remote/all_cores.ts) another.
+ */
+export interface KernelLinks extends CoreLinks {
+  ping(core: number, value?: number): Promise<number>
+  pingMany(core: number, count: number, window: number): Promise<void>
+  ps(core: number): Promise<PsEntry[]>
+  stats(): CoreStats[]
+  health(): SpawndHealth[]
+  /** The remote nodes (none without `remote`). */
+  nodes(): NodeInfo[]
+  /** The worker of a local core (INVALID_SPAWND for a remote one). */
+  worker(core: number): Worker
+  /** Gauges of a local core that is up; null otherwise. */
+  coreLink(core: number): CoreLinkView | null
+  /** Read what has arrived from every core now. */
+  pollReplies(): void
+  /** Declare a core failed (hung) and end its spawnd. */
+  terminate(core: number, why: string): Promise<void>
+  /** A fresh spawnd on a failed core; resolves once it answered a ping. */
+  restart(core: number): Promise<void>
+  /** Replace an idle local core's spawnd (the module bound); nothing for a remote one. */
+  retire(core: number): Promise<void>
+  beginClose(): void
+  close(timeoutMs: number): Promise<void>
 }

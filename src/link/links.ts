@@ -12,7 +12,15 @@
 import { randomInt } from 'node:crypto'
 import { KernelError } from '../errors.js'
 import { Op } from '../protocol/opcodes.js'
-import { ERR_CORE_FAILED, ERR_SHUTDOWN, type LinkHandlers } from './link.js'
+import {
+  ERR_CORE_FAILED,
+  ERR_SHUTDOWN,
+  type CoreLinkView,
+  type CoreStats,
+  type KernelLinks,
+  type NodeInfo,
+  type LinkHandlers,
+} from './link.js'
 import { deliver } from './receive_queue.js'
 import { NO_HANDLERS } from './reply_drain.js'
 import { LinkRequests } from './requests.js'
@@ -22,30 +30,9 @@ import { withTimeout } from './timers.js'
 
 export type { LinkConfig } from './spawnd_start.js'
 
-/** Per-core counters, for dashboards and benchmarks. */
-export interface CoreStats {
-  core: number
-  health: SpawndHealth
-  /** Requests waiting for ring room (the send queue). */
-  sendQueue: number
-  /** Clients waiting for replies (the receive queue). */
-  receiveQueue: number
-  requests: number
-  replies: number
-  notifications: number
-  /** Replies whose tag named no waiting client: counted and dropped, never read. */
-  strayReplies: number
-  /** Bytes published and not yet consumed in the request ring (PM -> spawnd). */
-  requestRingBytes: number
-  /** Bytes published and not yet consumed in the reply ring (spawnd -> PM). */
-  replyRingBytes: number
-  /** Milliseconds since the core last answered anything. */
-  lastSeenAgoMs: number
-  /** Replies in a row that said the core could not follow the protocol (PROTOCOL, malformed). */
-  protocolFailures: number
-}
+export type { CoreStats } from './link.js'
 
-export class SpawndLinks extends LinkRequests {
+export class SpawndLinks extends LinkRequests implements KernelLinks {
   /** Shutdown began: a worker that ends now is 'down', not 'failed'. */
   private closing = false
   /** Shutdown ended: late worker events change nothing. */
@@ -123,6 +110,17 @@ export class SpawndLinks extends LinkRequests {
     s.worker.on('exit', (code: number) => failed(`worker exited with code ${code}`))
   }
 
+  /** What the supervisor's watchers read of a core that is up (its gauges); else null. */
+  coreLink(core: number): CoreLinkView | null {
+    const s = this.spawnds[core]
+    return s === undefined || s.health !== 'up' ? null : s
+  }
+
+  /** Read every reply ring now (before judging a core silent). */
+  pollReplies(): void {
+    this.pump.drainAll()
+  }
+
   // ------------------------------------------------------------ failure and shutdown
 
   /**
@@ -182,6 +180,11 @@ export class SpawndLinks extends LinkRequests {
   }
 
   // ------------------------------------------------------------ health and counters
+
+  /** Local links have no nodes. */
+  nodes(): NodeInfo[] {
+    return []
+  }
 
   /** Health of every core. */
   health(): SpawndHealth[] {

@@ -6,10 +6,16 @@
  * that ends, so replies it published before it ended are not lost.
  */
 import { ERR_OK, errToWire } from '../protocol/errcodes.js'
-import { frameHeader, readHeader, readText, wellFormed } from '../protocol/frame.js'
+import {
+  frameHeader,
+  readHeader,
+  readText,
+  wellFormed,
+  type FrameHeader,
+} from '../protocol/frame.js'
 import { Op } from '../protocol/opcodes.js'
 import type { LinkHandlers } from './link.js'
-import { deliver } from './receive_queue.js'
+import { deliver, type ReceiveQueue } from './receive_queue.js'
 import type { PumpedLinks } from './pump.js'
 import type { SpawndLink } from './spawnd_link.js'
 
@@ -20,6 +26,40 @@ export const NO_HANDLERS: LinkHandlers = {
   exit() {},
   call() {},
   coreDown() {},
+}
+
+/** What a frame from a core updates: its receive queue and counters (a local or remote core). */
+export interface FrameTarget {
+  readonly core: number
+  readonly receiveQueue: ReceiveQueue
+  replies: number
+  notifications: number
+  protocolFailures: number
+}
+
+/**
+ * Handle one frame from a core (the same for a ring and a NATS batch): a REPLY to
+ * its waiting client by tag, a CALL or EXIT to the handlers.
+ */
+export function handleFrame(
+  s: FrameTarget,
+  h: FrameHeader,
+  text: string | null,
+  handlers: LinkHandlers,
+): void {
+  if (h.op === Op.REPLY) {
+    s.replies++
+    // A core that keeps answering PROTOCOL is judged unhealthy by the supervisor.
+    if (h.aux === ERR_PROTOCOL) s.protocolFailures++
+    else if (h.aux === ERR_OK) s.protocolFailures = 0
+    const handler = s.receiveQueue.take(h.tag)
+    if (handler !== null) deliver(handler, h.aux, h.value, text)
+  } else if (h.op === Op.CALL) {
+    handlers.call(s.core, h.tag, h.domainId, h.value, text)
+  } else if (h.op === Op.EXIT) {
+    s.notifications++
+    handlers.exit(s.core, h.domainId, h.aux, h.value, text)
+  }
 }
 
 export class ReplyDrain implements PumpedLinks {
@@ -45,20 +85,7 @@ export class ReplyDrain implements PumpedLinks {
         continue
       }
       readHeader(rx, at, h)
-      const text = readText(rx, at)
-      if (h.op === Op.REPLY) {
-        s.replies++
-        // A core that keeps answering PROTOCOL is judged unhealthy by the supervisor.
-        if (h.aux === ERR_PROTOCOL) s.protocolFailures++
-        else if (h.aux === ERR_OK) s.protocolFailures = 0
-        const handler = s.receiveQueue.take(h.tag)
-        if (handler !== null) deliver(handler, h.aux, h.value, text)
-      } else if (h.op === Op.CALL) {
-        this.handlers.call(s.core, h.tag, h.domainId, h.value, text)
-      } else if (h.op === Op.EXIT) {
-        s.notifications++
-        this.handlers.exit(s.core, h.domainId, h.aux, h.value, text)
-      }
+      handleFrame(s, h, readText(rx, at), this.handlers)
     }
     if (n > 0) {
       s.chan.release()

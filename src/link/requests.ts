@@ -15,6 +15,7 @@ import type { PsEntry } from '../protocol/messages.js'
 import { Op } from '../protocol/opcodes.js'
 import { ERR_CORE_FAILED, ERR_SHUTDOWN, type CoreLinks, type ReplyHandler } from './link.js'
 import { deliver } from './receive_queue.js'
+import { ping, pingMany, ps } from './link_calls.js'
 import { Pump } from './pump.js'
 import { ReplyDrain } from './reply_drain.js'
 import type { SpawndLink } from './spawnd_link.js'
@@ -126,9 +127,16 @@ export abstract class LinkRequests implements CoreLinks {
     return true
   }
 
-  replyError(err: number, text: string | null, what: string, core: number): KernelError {
+  /** `failure`: why the core failed, when it is not one of these links' own (a remote core). */
+  replyError(
+    err: number,
+    text: string | null,
+    what: string,
+    core: number,
+    failure?: string,
+  ): KernelError {
     if (err === ERR_CORE_FAILED) {
-      const why = this.spawnds[core]?.failure ?? ''
+      const why = failure ?? this.spawnds[core]?.failure ?? ''
       return new KernelError(
         'CORE_FAILED',
         `${what}: core ${core} failed${why === '' ? '' : ` (${why})`}`,
@@ -140,56 +148,14 @@ export abstract class LinkRequests implements CoreLinks {
   }
 
   ping(core: number, value = 0): Promise<number> {
-    this.check(core)
-    return new Promise((resolve, reject) => {
-      this.request(core, Op.PING, 0, value, null, (err, v, text) => {
-        if (err === ERR_OK) resolve(v)
-        else reject(this.replyError(err, text, 'ping', core))
-      })
-    })
+    return ping(this, core, value)
   }
 
-  /**
-   * `count` pings pipelined on one core with at most `window` in flight, answered
-   * together (the throughput path). Each reply sends the next request from inside
-   * the drain, so a whole batch of replies refills the ring with one publish.
-   */
   pingMany(core: number, count: number, window: number): Promise<void> {
-    this.check(core)
-    return new Promise((resolve, reject) => {
-      let unsent = count
-      let unanswered = count
-      let failed = false
-      if (count === 0) return resolve()
-      const h: ReplyHandler = (err, _v, text) => {
-        if (err !== ERR_OK) {
-          if (!failed) reject(this.replyError(err, text, 'ping', core))
-          failed = true
-        }
-        if (unsent > 0 && !failed) {
-          unsent--
-          this.request(core, Op.PING, 0, unsent, null, h)
-        }
-        if (--unanswered === 0 && !failed) resolve()
-        if (failed && unsent > 0) {
-          unanswered -= unsent
-          unsent = 0
-        }
-      }
-      const first = Math.min(window, count)
-      unsent = count - first
-      for (let i = 0; i < first; i++) this.request(core, Op.PING, 0, i, null, h)
-    })
+    return pingMany(this, core, count, window)
   }
 
-  /** The spawnd's dispatcher table (its ps). */
   ps(core: number): Promise<PsEntry[]> {
-    this.check(core)
-    return new Promise((resolve, reject) => {
-      this.request(core, Op.PS, 0, 0, null, (err, _v, text) => {
-        if (err === ERR_OK) resolve(JSON.parse(text ?? '[]') as PsEntry[])
-        else reject(this.replyError(err, text, 'ps', core))
-      })
-    })
+    return ps(this, core)
   }
 }

@@ -11,9 +11,9 @@ import { FrameSender } from '../protocol/sender.js'
 import { frameHeader, type FrameHeader } from '../protocol/frame.js'
 import { SpawnEncoder } from '../protocol/spawn_frame.js'
 import { ReceiveQueue, type ReplyHandler } from './receive_queue.js'
+import type { SpawndHealth } from './link.js'
 
-/** up: serving; failed: its worker died or hung; down: stopped at shutdown. */
-export type SpawndHealth = 'up' | 'failed' | 'down'
+export type { SpawndHealth } from './link.js'
 
 export class SpawndLink {
   readonly core: number

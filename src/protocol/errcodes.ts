@@ -42,6 +42,7 @@ const WIRE: readonly KernelErrorCode[] = [
   'UPDATE_FAILED',
   'QUEUE_FULL',
   'WORKER_FAILED',
+  'REMOTE_UNREACHABLE',
 ]
 
 export const ERR_OK = 0

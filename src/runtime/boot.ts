@@ -12,6 +12,10 @@ import { availableParallelism } from 'node:os'
 import { KernelError } from '../errors.js'
 import { DEFAULT_SPIN } from '../ring/doorbell.js'
 import { SpawndLinks } from '../link/links.js'
+import type { LinkHandlers } from '../link/link.js'
+import { AllCores } from '../remote/all_cores.js'
+import { remoteConfig, type RemoteOptions } from '../remote/options.js'
+import { RemoteLinks } from '../remote/remote_links.js'
 import { withTimeout } from '../link/timers.js'
 import { DEFAULT_EVENT_BUFFER } from '../kernel/event_iterator.js'
 import { intOption, msOption, numberOption, optionsObject } from '../kernel/options.js'
@@ -104,6 +108,8 @@ export interface BootOptions {
    * good) before it is retired and replaced once it hosts nothing. Default 1000.
    */
   maxCoreModules?: number
+  /** Remote cores on other hosts, numbered after the local ones (README "Remote cores"). */
+  remote?: RemoteOptions
 }
 
 /** The options boot reads: any other key is refused (a typo would do nothing). */
@@ -129,6 +135,7 @@ const BOOT_OPTIONS = [
   'quota',
   'routes',
   'sessionAnswerMs',
+  'remote',
 ] as const
 
 /**
@@ -202,7 +209,10 @@ export async function boot(opts?: BootOptions): Promise<Runtime> {
     if (!Array.isArray(o.routes)) throw new TypeError('routes must be an array of routes')
     for (const r of o.routes as unknown[]) registry.addRoute(r)
   }
-  const links = new SpawndLinks(linkConfig)
+  const remoteOpts = o.remote === undefined ? null : remoteConfig(o.remote, bootTimeoutMs)
+  const local = new SpawndLinks(linkConfig)
+  const remote = remoteOpts === null ? null : new RemoteLinks(remoteOpts, cores)
+  const links = remote === null ? local : new AllCores(local, remote)
   const events = new RuntimeEvents(eventBuffer)
   const pm = new ProcessManager(links, events, limits, rootQuota)
   const sessions = new SessionTable(links, pm.accounts, registry, (id) => pm.entry(id), events)
@@ -212,27 +222,35 @@ export async function boot(opts?: BootOptions): Promise<Runtime> {
   sessions.updating = (label) => updates.active(label)
   const sessionCalls = new SessionCalls(pm, links, sessions, updates)
   const calls = new Calls(pm, links, sessions, sessionCalls)
-  links.attach({
+  const handlers: LinkHandlers = {
     exit: (core, domainId, how, code, text) => pm.onExit(core, domainId, how, code, text),
     call: (core, tag, callerId, op, text) => calls.answer(core, tag, callerId, op, text),
     coreDown: (core, health, why) => pm.onCoreDown(core, health, why),
-  })
+  }
+  local.attach(handlers)
+  if (remote !== null) {
+    remote.handlers = handlers
+    remote.onNode = (ev) => events.publish(ev)
+  }
   const kernel = new Kernel(pm, links, shutdownTimeoutMs)
   const up = await withTimeout(
     // A worker Node refuses (a bad execArgv) throws at once: a refusal like any other.
     Promise.resolve()
-      .then(() => links.start(cores))
+      .then(() => local.start(cores))
+      .then(() => remote?.start(bootTimeoutMs))
       .then(
         () => 'up' as const,
         (err: unknown) => err,
       ),
-    bootTimeoutMs,
+    // The named nodes get their own bootTimeoutMs once the local cores are up.
+    remote === null ? bootTimeoutMs : 2 * bootTimeoutMs,
   )
   if (up !== 'up') {
     await kernel.shutdown()
     events.end()
     if (up === 'timeout')
       throw new KernelError('TIMEOUT', `spawnds did not answer within ${bootTimeoutMs} ms`)
+    if (up instanceof KernelError && up.code === 'REMOTE_UNREACHABLE') throw up
     throw KernelError.push(up, 'INVALID_SPAWND', 'a spawnd failed to boot')
   }
   const host: SupervisorHost = {
@@ -249,13 +267,10 @@ export async function boot(opts?: BootOptions): Promise<Runtime> {
     ping: (core) => kernel.ping(core),
     stats: () => kernel.stats(),
     coreHealth: () => kernel.coreHealth(),
-    pollReplies: () => void links.pump.drainAll(),
+    pollReplies: () => links.pollReplies(),
     failCore: (core, why) => links.terminate(core, why),
     restartCore: (core) => links.restart(core),
-    coreLink: (core) => {
-      const s = links.spawnds[core]
-      return s === undefined || s.health !== 'up' ? null : s
-    },
+    coreLink: (core) => links.coreLink(core),
     retireCore: (core) => links.retire(core),
     update: {
       prepare: (old, ms) => updates.prepare(pm.lookup(old), ms),

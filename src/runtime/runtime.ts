@@ -11,7 +11,7 @@ import type { Kernel, KillOptions, SpawnOptions, WaitOptions } from '../kernel/k
 import type { DomainCap } from '../kernel/cap.js'
 import type { DomainStatus, WaitResult } from '../kernel/domain_table.js'
 import type { TreeNode } from '../kernel/process_tree.js'
-import type { CoreStats } from '../link/links.js'
+import type { CoreStats, NodeInfo } from '../link/link.js'
 import type { SpawndHealth } from '../link/spawnd_link.js'
 import type { PsEntry } from '../protocol/messages.js'
 import type { Services, Supervisor } from '../supervisor/index.js'
@@ -55,8 +55,10 @@ function spawnOptions(opts: SpawnOptions | undefined): SpawnOptions {
 }
 
 export class Runtime {
-  /** Number of cores (spawnds). */
-  readonly cores: number
+  /** Number of cores (spawnds): the local ones, then every remote node's as it joins. */
+  get cores(): number {
+    return this.#kernel.cores
+  }
   /** Lifecycle events (EventEmitter and async iterator). */
   readonly events: RuntimeEvents
   /** The reincarnation server's table of labelled, supervised services. */
@@ -79,7 +81,6 @@ export class Runtime {
     this.#supervisor = supervisor
     this.#root = root
     this.#closeSessions = closeSessions
-    this.cores = kernel.cores
     this.events = events
     this.services = supervisor.services
   }
@@ -188,6 +189,11 @@ export class Runtime {
   /** Counters per core. */
   stats(): CoreStats[] {
     return this.#kernel.stats()
+  }
+
+  /** The remote nodes: their names, core numbers, whether joined, batches refused. */
+  nodes(): NodeInfo[] {
+    return this.#kernel.nodes()
   }
 
   /** Health of every core ('up', 'failed', 'down'). */

@@ -51,19 +51,9 @@ export class CoreMonitor {
   constructor(
     private readonly rt: SupervisorHost,
     private readonly periodMs: number,
-    limits: RestartLimits,
+    private readonly limits: RestartLimits,
     private readonly rules: CoreRules = DEFAULT_CORE_RULES,
   ) {
-    for (let c = 0; c < rt.cores; c++) {
-      this.watches.push({
-        pinging: false,
-        pacer: new RestartPacer(periodMs, limits),
-        upSince: Date.now(),
-        timer: null,
-        booting: false,
-        gaveUp: false,
-      })
-    }
     this.onFailed = (ev) => {
       if (ev.type === 'core-failed') this.scheduleRestart(ev.core)
     }
@@ -73,6 +63,23 @@ export class CoreMonitor {
     this.tick.unref()
   }
 
+  /** A core's watch, made when first needed: remote nodes add cores as they join. */
+  private watch(core: number): CoreWatch {
+    let w = this.watches[core]
+    if (w === undefined) {
+      w = {
+        pinging: false,
+        pacer: new RestartPacer(this.periodMs, this.limits),
+        upSince: Date.now(),
+        timer: null,
+        booting: false,
+        gaveUp: false,
+      }
+      this.watches[core] = w
+    }
+    return w
+  }
+
   private check(): void {
     if (this.stopped || this.rt.isShutdown) return
     // Read what has arrived first: a busy main thread must not mistake its own
@@ -80,7 +87,7 @@ export class CoreMonitor {
     this.rt.pollReplies()
     const stats = this.rt.stats()
     for (const s of stats) {
-      const w = this.watches[s.core]
+      const w = this.watch(s.core)
       // A booting worker is silent until it has loaded (slow on a loaded box): its
       // first ping, from restartCore, is its judge; it fails if the worker dies.
       if (s.health !== 'up' || w.booting) continue
@@ -136,7 +143,7 @@ export class CoreMonitor {
   }
 
   private scheduleRestart(core: number): void {
-    const w = this.watches[core]
+    const w = this.watch(core)
     if (this.stopped || this.rt.isShutdown || w.gaveUp || w.timer !== null) return
     w.pinging = false
     const now = Date.now()
@@ -181,6 +188,6 @@ export class CoreMonitor {
     this.stopped = true
     clearInterval(this.tick)
     this.rt.events.off('core-failed', this.onFailed)
-    for (const w of this.watches) if (w.timer !== null) clearTimeout(w.timer)
+    for (const w of this.watches) if (w !== undefined && w.timer !== null) clearTimeout(w.timer)
   }
 }

@@ -3,9 +3,7 @@
  * narrower than the public Runtime on one side (no shutdown, no tree) and wider on
  * the other (ending and restarting cores, reading replies before judging silence).
  */
-import type { Worker } from 'node:worker_threads'
-import type { CoreStats } from '../link/links.js'
-import type { SpawndHealth } from '../link/spawnd_link.js'
+import type { CoreLinkView, CoreStats, SpawndHealth } from '../link/link.js'
 import type { DomainCap } from '../kernel/cap.js'
 import type { DomainStatus, WaitResult } from '../kernel/domain_table.js'
 import type { EventBus, KernelEvent } from '../kernel/events.js'
@@ -53,11 +51,4 @@ export interface SupervisorHost {
   }
 }
 
-/** A live core as its watchers see it. */
-export interface CoreLinkView {
-  /** Its gauges (protocol/core_gauges.ts). */
-  readonly gauges: Int32Array
-  readonly worker: Worker
-  /** Requests sent to it so far (compared with its HANDLED gauge). */
-  readonly requests: number
-}
+export type { CoreLinkView } from '../link/link.js'
