@@ -16,11 +16,6 @@ export const NODE_NAME = 'b1'
 /** The remote core: after the runtime's one local core. */
 export const REMOTE_CORE = 1
 
-/** boot()'s remote option (src/remote), spelled here so the suite states what it uses. */
-interface RemoteBoot {
-  remote: { servers: string; nodes: string[]; secret: string }
-}
-
 export interface OurSide {
   rt: Runtime
   node: ChildProcess
@@ -48,7 +43,7 @@ export async function startOurs(url: string, timeoutMs = 20_000): Promise<OurSid
   node.stderr?.on('data', collect)
   const kill = (): void => void node.kill('SIGKILL')
   process.once('exit', kill)
-  const opts: BootOptions & RemoteBoot = {
+  const opts: BootOptions = {
     cores: 1,
     remote: { servers: url, nodes: [NODE_NAME], secret },
   }
