@@ -81,10 +81,20 @@ export async function startOurs(url: string, timeoutMs = 20_000): Promise<OurSid
   }
 }
 
-/** `count` pings of the remote core one at a time: seconds taken. */
-export async function ourRoundTrips(rt: Runtime, count: number): Promise<number> {
+/** `count` pings of the remote core one at a time: seconds taken; each one's ms into `lat`. */
+export async function ourRoundTrips(
+  rt: Runtime,
+  count: number,
+  lat: Float64Array,
+): Promise<number> {
   const t0 = performance.now()
-  for (let i = 0; i < count; i++) await rt.ping(REMOTE_CORE)
+  let t = t0
+  for (let i = 0; i < count; i++) {
+    await rt.ping(REMOTE_CORE)
+    const now = performance.now()
+    lat[i] = now - t
+    t = now
+  }
   return (performance.now() - t0) / 1000
 }
 
