@@ -26,6 +26,7 @@ import type { SuiteContext } from '../lib/suite.js'
 import { bareRoundTrips, barePipelined, barePubSub, startBare, type BarePeer } from './bare.js'
 import { startBenchBroker, type BenchBroker } from './broker.js'
 import {
+  NODE_NAME,
   ourPipelined,
   ourRoundTrips,
   ourSessionCalls,
@@ -62,6 +63,8 @@ export async function runRemoteSuite(ctx: SuiteContext): Promise<SuiteReport> {
   const rate: Series = {}
   let othersMax = 0
   let sessionMeasured = true
+  /** The last measurement that finished (for a failure's message). */
+  let last = 'none'
 
   let broker: BenchBroker | null = null
   let bare: BarePeer | null = null
@@ -77,6 +80,7 @@ export async function runRemoteSuite(ctx: SuiteContext): Promise<SuiteReport> {
     const round = async (scale: number, keep: boolean): Promise<void> => {
       const c = (x: number): number => Math.max(1, Math.round(x * scale))
       const record = (key: string, count: number, secs: number | null): void => {
+        last = key
         if (secs === null) return
         if (keep) push(rate, key, count / secs)
       }
@@ -119,6 +123,15 @@ export async function runRemoteSuite(ctx: SuiteContext): Promise<SuiteReport> {
       await round(1, true)
       othersMax = Math.max(othersMax, othersLoad(before, cpuSnapshot()))
     }
+  } catch (e) {
+    // A failed run says what the node said (why it left, what it refused).
+    const node = ours?.output().trim()
+    throw new Error(
+      `${String(e)} (after measurement ${last})${node ? `\nnode ${NODE_NAME} said:\n${node}` : ''}`,
+      {
+        cause: e,
+      },
+    )
   } finally {
     await Promise.allSettled([ours?.close(), bare?.close()])
     await broker?.stop()
