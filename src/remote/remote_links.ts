@@ -75,6 +75,7 @@ export class RemoteLinks {
     this.joins = new NodeJoins(config, this.prefix, this.id, {
       joined: (node, first) => this.joined(node, first),
       silent: (node) => this.lose(node, `node ${node.name} fell silent`),
+      nextCore: () => this.firstCore + this.cores.length,
     })
   }
 
