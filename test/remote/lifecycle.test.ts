@@ -79,9 +79,12 @@ describe('a runtime with one local core and a node of two', () => {
   })
 
   it('a request with no core stays local; a path works as well as a file URL', async () => {
-    const local = await rt.spawn(behave.pathname, { argv: ['return', '3'] })
-    expect(rt.status(local).cores).toEqual([0])
+    const local = await rt.spawn(behave.pathname, {
+      argv: ['return', '3'],
+      env: { STARTED: s.path('nocore-started') },
+    })
     expect(await within(rt.wait(local), 'local wait')).toMatchObject({ exitCode: 3 })
+    expect(s.lines('nocore-started')).toEqual([`${local.id} 0`])
     const remote = await rt.spawn(behave.pathname, { core: 2, argv: ['return', '4'] })
     expect(rt.status(remote).program).toBe(behave.href)
     expect(await within(rt.wait(remote), 'remote wait')).toMatchObject({ exitCode: 4 })
@@ -166,7 +169,10 @@ describe('a runtime with one local core and a node of two', () => {
     expect(await within(rt.ps(2), 'ps(2)')).toEqual([expect.objectContaining({ domainId: c })])
 
     s.touch('tree.go')
-    expect(await within(rt.wait(p), 'parent ends')).toMatchObject({ exitCode: 21, reason: 'exited' })
+    expect(await within(rt.wait(p), 'parent ends')).toMatchObject({
+      exitCode: 21,
+      reason: 'exited',
+    })
     const last = s.read<Report>('tree.json')!
     expect(last.exit).toMatchObject({ reason: 'killed' })
     expect(last.after).toEqual([])
@@ -176,7 +182,11 @@ describe('a runtime with one local core and a node of two', () => {
   it('services: a supervised service on a remote core, up and down', async () => {
     const out = s.path('svc.out')
     const info = await within(
-      rt.services.up('remote-svc', program('service.mjs'), { core: 2, env: { OUT: out } }),
+      rt.services.up('remote-svc', program('service.mjs'), {
+        core: 2,
+        env: { OUT: out },
+        initTimeoutMs: 10_000,
+      }),
       'service up',
     )
     expect(info.state).toBe('running')
@@ -184,8 +194,20 @@ describe('a runtime with one local core and a node of two', () => {
     expect(rt.status(d)).toMatchObject({ cores: [2], ready: true })
     await until(() => s.lines('svc.out').length === 1, 'service wrote its line')
     expect(s.lines('svc.out')).toEqual([`${d.id} 2`])
+    // Its domain killed: the service is restarted (permanent), on its core again.
+    await within(rt.kill(d), 'kill the service domain')
+    const again = await until(() => {
+      const i = rt.services.lookup('remote-svc')
+      return i?.state === 'running' && i.domain !== null && i.domain.id !== d.id ? i : null
+    }, 'service restarted')
+    expect(again.restarts).toBe(1)
+    const d2 = again.domain!
+    expect(rt.status(d2).cores).toEqual([2])
+    await until(() => s.lines('svc.out').length === 2, 'restarted service wrote its line')
+    expect(s.lines('svc.out')[1]).toBe(`${d2.id} 2`)
     await within(rt.services.down('remote-svc'), 'service down')
-    expect(['STOPPED', 'CLEANED']).toContain(rt.status(d).state)
+    expect(['STOPPED', 'CLEANED']).toContain(rt.status(d2).state)
+    expect(rt.services.lookup('remote-svc')).toBeUndefined()
     await expectQueuesAtRest(rt)
   })
 
@@ -265,10 +287,16 @@ describe("'any' nodes: joining late, numbered in join order, leaving on SIGTERM"
     ])
     for (const core of [2, 3]) {
       const e = await within(
-        rt2.spawn(behave, { core, argv: ['return', String(core)] }),
+        rt2.spawn(behave, {
+          core,
+          argv: ['return', String(core)],
+          env: { STARTED: s.path(`late-${core}`) },
+        }),
         `spawn on ${core}`,
       )
       expect(await within(rt2.wait(e), `wait on ${core}`)).toMatchObject({ exitCode: core })
+      // The domain's ctx.core is the runtime's number of its core, not the node's index.
+      expect(s.lines(`late-${core}`)).toEqual([`${e.id} ${core}`])
     }
     // The first runtime did not see them.
     expect(rt.nodes().map((n) => n.name)).toEqual(['n1'])

@@ -7,7 +7,8 @@ import { appendFileSync, existsSync } from 'node:fs'
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export default async function main(ctx) {
-  if (ctx.env.STARTED !== undefined) appendFileSync(ctx.env.STARTED, `${ctx.domainId} ${ctx.core}\n`)
+  if (ctx.env.STARTED !== undefined)
+    appendFileSync(ctx.env.STARTED, `${ctx.domainId} ${ctx.core}\n`)
   const [mode, arg, code] = ctx.argv
   switch (mode) {
     case 'return':
