@@ -12,6 +12,7 @@ import {
   KernelError,
   type BootOptions,
   type KernelErrorCode,
+  type RemoteOptions,
   type Runtime,
   type RuntimeEvent,
 } from 'multikernel'
@@ -48,7 +49,7 @@ export function bootRemote(
   broker: Broker,
   nodes: string[] | 'any',
   key: string,
-  extra: Partial<BootOptions> & { remote?: Record<string, unknown> } = {},
+  extra: Omit<BootOptions, 'remote'> & { remote?: Partial<RemoteOptions> } = {},
 ): Promise<Runtime> {
   const { remote, ...rest } = extra
   return within(
