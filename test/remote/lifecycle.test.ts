@@ -237,6 +237,37 @@ describe('a runtime with one local core and a node of two', () => {
     await expectQueuesAtRest(rt)
   })
 
+  it("a remote domain's frame too large for the broker's payload is answered, and the node lives on", async () => {
+    // The reply ring of a node's spawnd takes frames up to 1 MiB - 8 bytes; the
+    // broker's messages are at most 1 MiB, 32 + 4 of them the batch's own. CALL
+    // texts of these lengths land on both sides of that edge.
+    const d = await within(
+      rt.spawn(program('bigcall.mjs'), {
+        core: 1,
+        argv: ['1048500', '1048560', '2'],
+        env: { OUT: s.path('bigcall.json') },
+      }),
+      'spawn bigcall',
+    )
+    const ended = await within(rt.wait(d), 'bigcall ends')
+    expect(ended, n1.output()).toMatchObject({ exitCode: 0, reason: 'exited' })
+    const results = s.read<string[]>('bigcall.json')!
+    // Every call was answered. Up to 1 MiB - 8 bytes of frame the CALL fit the
+    // reply ring: below 1 MiB - 36 it crossed the broker and the process manager
+    // refused it (the child's SPAWN cannot fit a local ring); above, the node
+    // answered it FRAME_TOO_LARGE itself (it used to publish it and die of the
+    // client's refusal). Past the ring's edge the spawnd refused it: ARGS_TOO_LARGE.
+    const edge = (1048568 - 24 - 1048500) / 2 + 1
+    expect(results).toEqual([
+      ...Array<string>(edge).fill('FRAME_TOO_LARGE'),
+      ...Array<string>(31 - edge).fill('ARGS_TOO_LARGE'),
+    ])
+    expect(rt.nodes()[0]).toMatchObject({ name: 'n1', joined: true })
+    expect(n1.output()).not.toMatch(/left the runtime/)
+    await within(rt.ping(1), 'ping(1)')
+    await expectQueuesAtRest(rt)
+  })
+
   it('a large request that fits goes through whole', async () => {
     const large = 'y'.repeat(200_000)
     const started = s.path('large-started')
