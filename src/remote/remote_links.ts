@@ -124,7 +124,15 @@ export class RemoteLinks {
 
   private incarnation(node: RemoteNode, core: number, maxBatch: number): RemoteCore {
     const index = node.cores.indexOf(core)
-    return new RemoteCore(core, node.name, index, node.maxFrame, maxBatch, (c) => this.publish(c))
+    return new RemoteCore(
+      core,
+      node.name,
+      index,
+      node.maxFrame,
+      maxBatch,
+      (c) => this.publish(c),
+      this.config.joinTimeoutMs,
+    )
   }
 
   // ------------------------------------------------------------------ receiving
@@ -156,9 +164,10 @@ export class RemoteLinks {
     const core = typeof c.core === 'number' ? node.cores[c.core] : undefined
     if (core === undefined) return
     if (c.t === 'down') {
+      // At shutdown a spawnd ends because it was told to: not a fault.
       this.fail(
         core,
-        'failed',
+        this.closing ? 'down' : 'failed',
         `node ${node.name}: ${typeof c.why === 'string' ? c.why : 'spawnd ended'}`,
       )
     } else if (c.t === 'up') {
@@ -307,7 +316,8 @@ export class RemoteLinks {
       strayReplies: c.receiveQueue.strayReplies,
       requestRingBytes: c.out.bytes,
       replyRingBytes: 0,
-      lastSeenAgoMs: Date.now() - c.lastSeen,
+      // (Ahead of now while a fresh spawnd boots: see RemoteCore.lastSeen.)
+      lastSeenAgoMs: Math.max(0, Date.now() - c.lastSeen),
       protocolFailures: c.protocolFailures,
     }))
   }
