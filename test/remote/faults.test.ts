@@ -6,7 +6,7 @@
 // everyone reconnects and the node rejoins).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Runtime } from 'multikernel'
-import { startBroker, stopAll, type Broker, type NodeProcess } from '../shared/nats.js'
+import { startBroker, startNode, stopAll, type Broker, type NodeProcess } from '../shared/nats.js'
 import {
   EventLog,
   Scratch,
@@ -162,6 +162,43 @@ describe('a node killed with SIGKILL mid-run, then started again', () => {
     await until(() => log.of('core-restarted').length >= restarted + 2, 'cores restarted')
     expect(rt.coreHealth()).toEqual(['up', 'up', 'up'])
     await within(rt.ping(2), 'ping(2)')
+  })
+})
+
+describe('a node whose spawnds are slow to boot', () => {
+  it('is not judged hung before they answered: work sent at once waits for them', async () => {
+    const slow = startNode({
+      url: broker.url,
+      name: 'slow',
+      cores: 2,
+      secret: KEY,
+      env: {
+        NODE_OPTIONS: `--import=${program('slow-boot.mjs').href}`,
+        SLOW_BOOT_MS: '1500',
+      },
+    })
+    await slow.waitFor('node slow up')
+    // A period far shorter than the boot: two of them silent with a ping out is
+    // "hung" for a core that has answered before.
+    const rt = await bootRemote(broker, ['slow'], KEY, { supervisor: { periodMs: 100 } })
+    const log = new EventLog(rt)
+    try {
+      const d = await within(
+        rt.spawn(behave, { core: 2, argv: ['return', '12'] }),
+        'spawn on a booting core',
+      )
+      expect(await within(rt.wait(d), 'wait')).toMatchObject({ exitCode: 12, reason: 'exited' })
+      await within(rt.ping(1), 'ping(1)')
+      // A few more periods with both cores up and answering.
+      await sleep(500)
+      expect(log.of('core-failed')).toEqual([])
+      expect(log.of('core-hung')).toEqual([])
+      expect(rt.coreHealth()).toEqual(['up', 'up', 'up'])
+    } finally {
+      log.close()
+      await within(rt.shutdown(), 'shutdown')
+      await within(slow.kill('SIGTERM'), 'slow node stops')
+    }
   })
 })
 

@@ -14,6 +14,7 @@ import {
   program,
   rejectsWith,
   secret,
+  sleep,
   until,
   within,
 } from './helpers.js'
@@ -353,5 +354,35 @@ describe("'any' nodes: joining late, numbered in join order, leaving on SIGTERM"
     // The other node and the local core carry on.
     await within(rt2.ping(1), 'ping(1)')
     await within(rt2.ping(0), 'ping(0)')
+  })
+})
+
+describe('shutdown', () => {
+  it('leaves the nodes cleanly: no core fails, the node is free again', async () => {
+    const sd = await node(broker, 'sd', 3, KEY)
+    const r = await bootRemote(broker, ['sd'], KEY)
+    const log = new EventLog(r)
+    try {
+      const ids = await Promise.all(
+        [1, 2, 3].map(async (core) => {
+          const d = await within(r.spawn(behave, { core, argv: ['sleep'] }), 'spawn sleeper')
+          return d
+        }),
+      )
+      const waits = ids.map((d) => r.wait(d))
+      await within(r.shutdown(), 'shutdown')
+      for (const w of waits) {
+        expect(await within(w, 'wait of a domain at shutdown')).toMatchObject({ reason: 'killed' })
+      }
+      await sd.waitFor('node sd left the runtime: the runtime left')
+      // Its spawnds ending after SHUTDOWN are no fault (their exits used to be
+      // reported as core failures when they came before the bye).
+      await sleep(300)
+      expect(log.of('core-failed')).toEqual([])
+      expect(log.of('node-lost').map((e) => e.node)).toEqual(['sd'])
+      expect(sd.child.exitCode).toBeNull()
+    } finally {
+      log.close()
+    }
   })
 })

@@ -1,6 +1,8 @@
 // A domain whose ending is chosen by argv (it runs on a node: another process, so
 // it reports through files, never a BroadcastChannel):
 //   return <code> | exit <code> | throw <message> | sleep | until <file> <code>
+//   spin                 a synchronous loop: the whole core hangs
+//   process-exit <code>  process.exit inside the worker: the whole core dies
 // With env.STARTED it appends "<domainId> <core>" to that file once main runs.
 import { appendFileSync, existsSync } from 'node:fs'
 
@@ -29,6 +31,13 @@ export default async function main(ctx) {
       while (!existsSync(arg) && !ctx.signal.aborted && Date.now() < end) await sleep(5)
       return Number(code)
     }
+    case 'spin':
+      for (;;) {
+        // Never yields: the spawnd stops answering.
+      }
+    case 'process-exit':
+      process.exit(Number(arg))
+      break
     default:
       throw new Error(`unknown mode ${mode}`)
   }
