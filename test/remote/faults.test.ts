@@ -72,6 +72,10 @@ describe('a node killed with SIGKILL mid-run, then started again', () => {
 
   it('its domains end core-failed, queued requests answer CORE_FAILED, nothing hangs', async () => {
     const ids = [await sleeper(rt, 1, 'k-a'), await sleeper(rt, 2, 'k-b')]
+    // One more on the local core, spanned to a remote one: it ends with the node too.
+    const mixed = await sleeper(rt, 0, 'k-mixed')
+    await within(rt.span(rt.capOf(mixed), 2), 'span to core 2')
+    ids.push(mixed)
     const waits = ids.map((id) => rt.wait(rt.capOf(id)))
     // Pipelined pings in flight on both cores when the node dies.
     // (Judged at once, so a rejection is never unhandled while the test awaits.)
@@ -99,7 +103,14 @@ describe('a node killed with SIGKILL mid-run, then started again', () => {
     expect(rt.coreHealth().slice(1)).not.toContain('up')
     // Nothing waits on the dead cores any more; the local core serves on.
     for (const st of rt.stats().slice(1)) expect(st.receiveQueue).toBe(0)
-    await within(rt.ping(0), 'ping(0)')
+    // The mixed domain's dispatcher on the local core was stopped and cleaned.
+    expect(rt.status(rt.capOf(mixed)).reason).toBe('core-failed')
+    await within(
+      (async () => {
+        while ((await rt.ps(0)).length > 0) await sleep(10)
+      })(),
+      'the local dispatcher goes',
+    )
     const d = await within(rt.spawn(behave, { argv: ['return', '2'] }), 'local spawn')
     expect(await within(rt.wait(d), 'local wait')).toMatchObject({ exitCode: 2 })
   })
@@ -163,6 +174,58 @@ describe('a node killed with SIGKILL mid-run, then started again', () => {
     expect(rt.coreHealth()).toEqual(['up', 'up', 'up'])
     await within(rt.ping(2), 'ping(2)')
   })
+})
+
+describe('a remote spawnd that hangs or dies, its node still joined', () => {
+  let rt: Runtime
+  let log: EventLog
+  let h1: NodeProcess
+
+  beforeAll(async () => {
+    h1 = await node(broker, 'h1', 2, KEY)
+    rt = await bootRemote(broker, ['h1'], KEY, { supervisor, remote: { joinTimeoutMs: 3000 } })
+    log = new EventLog(rt)
+  })
+
+  afterAll(async () => {
+    log?.close()
+    await within(rt?.shutdown() ?? Promise.resolve(), 'shutdown')
+  })
+
+  for (const [mode, why] of [
+    ['spin', /hung/],
+    ['process-exit', /node h1: worker exited with code 3/],
+  ] as const) {
+    it(`${mode}: that core alone is failed and restarted on the node; the other runs on`, async () => {
+      const other = await sleeper(rt, 1, `h-other-${mode}`)
+      const d = await within(
+        rt.spawn(behave, { core: 2, argv: [mode, '3'] }),
+        `spawn ${mode} on core 2`,
+      )
+      const failed = await log.wait('core-failed', (e) => e.core === 2 && why.test(e.why))
+      expect(await within(rt.wait(d), 'wait')).toMatchObject({ reason: 'core-failed' })
+      await log.wait('core-restarted', (e) => e.core === 2 && e.time >= failed.time)
+      // The node stayed joined: one spawnd was restarted, not the link.
+      expect(log.of('node-lost')).toEqual([])
+      expect(h1.output().match(/joined runtime/g)).toHaveLength(1)
+      expect(rt.nodes()).toEqual([{ name: 'h1', cores: [1, 2], joined: true, refused: 0 }])
+      expect(rt.coreHealth()).toEqual(['up', 'up', 'up'])
+      await within(rt.ping(2), 'ping(2)')
+      const e = await within(
+        rt.spawn(behave, {
+          core: 2,
+          argv: ['return', '5'],
+          env: { STARTED: s.path(`h-${mode}`) },
+        }),
+        'spawn on the restarted core',
+      )
+      expect(await within(rt.wait(e), 'wait')).toMatchObject({ exitCode: 5 })
+      expect(s.lines(`h-${mode}`)).toEqual([`${e.id} 2`])
+      // The domain on the other core never noticed.
+      expect(rt.status(rt.capOf(other)).state).toBe('RUNNING')
+      await within(rt.kill(rt.capOf(other)), 'kill the other')
+    })
+  }
 })
 
 describe('a node whose spawnds are slow to boot', () => {
