@@ -4,6 +4,7 @@
 // rejoined under the supervisor, a node that comes back with another core count
 // (refused), and the broker restarted mid-run (in-flight work failed clearly, then
 // everyone reconnects and the node rejoins).
+import { spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Runtime } from 'multikernel'
 import { startBroker, startNode, stopAll, type Broker, type NodeProcess } from '../shared/nats.js'
@@ -261,6 +262,45 @@ describe('a node whose spawnds are slow to boot', () => {
       log.close()
       await within(rt.shutdown(), 'shutdown')
       await within(slow.kill('SIGTERM'), 'slow node stops')
+    }
+  })
+})
+
+describe('a runtime killed with SIGKILL', () => {
+  it('its node notices the silence, ends its spawnds and is free for another runtime', async () => {
+    const r1 = await node(broker, 'r1', 1, KEY)
+    const child = spawn(
+      process.execPath,
+      [program('runtime-child.mjs').pathname, broker.url, 'r1'],
+      {
+        env: { ...process.env, MULTIKERNEL_SECRET: KEY },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    let out = ''
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()))
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()))
+    const gone = new Promise((resolve) => child.once('exit', resolve))
+    try {
+      await until(() => out.includes('runtime up'), 'the child runtime is up')
+      await r1.waitFor('node r1 joined runtime')
+      child.kill('SIGKILL')
+      await within(gone, 'the child runtime exits')
+      await r1.waitFor('node r1 left the runtime: the runtime fell silent')
+      // Free again: another runtime joins it, and finds fresh spawnds (the domain
+      // the dead runtime left there went with the old ones).
+      const rt = await bootRemote(broker, ['r1'], KEY)
+      try {
+        expect(rt.nodes()).toEqual([{ name: 'r1', cores: [1], joined: true, refused: 0 }])
+        expect(await within(rt.ps(1), 'ps(1)')).toEqual([])
+        const d = await within(rt.spawn(behave, { core: 1, argv: ['return', '13'] }), 'spawn')
+        expect(await within(rt.wait(d), 'wait')).toMatchObject({ exitCode: 13 })
+      } finally {
+        await within(rt.shutdown(), 'shutdown')
+      }
+    } finally {
+      child.kill('SIGKILL')
+      await within(r1.kill('SIGTERM'), 'r1 stops')
     }
   })
 })
