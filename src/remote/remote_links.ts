@@ -91,6 +91,9 @@ export class RemoteLinks {
       callback: (_e, m) => this.onMessage(m),
     })
     void this.watchStatus(nc)
+    // The broker has our subscriptions before boot returns: a hello sent right
+    // after (a node joining an 'any' runtime) is not missed.
+    await withTimeout(nc.flush(), timeoutMs)
     if ((await withTimeout(this.joins.named(), timeoutMs)) === 'timeout') {
       const missing = this.joins.all().filter((n) => n.cores.length === 0)
       throw new KernelError(
