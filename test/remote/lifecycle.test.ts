@@ -122,6 +122,12 @@ describe('a runtime with one local core and a node of two', () => {
     for (const core of [1, 2]) expect(await rt.ps(core)).toEqual([])
   })
 
+  it('terminate: a remote domain asked to stop ends by itself within its grace', async () => {
+    const d = await within(rt.spawn(behave, { core: 2, argv: ['graceful', '17'] }), 'spawn')
+    const r = await within(rt.terminate(d, 10_000), 'terminate')
+    expect(r).toMatchObject({ exitCode: 17, reason: 'exited' })
+  })
+
   it('ping and pingMany on each remote core', async () => {
     for (const core of [1, 2]) {
       await within(rt.ping(core), `ping(${core})`)
@@ -182,6 +188,28 @@ describe('a runtime with one local core and a node of two', () => {
     expect(last.exit).toMatchObject({ reason: 'killed' })
     expect(last.after).toEqual([])
     await expectQueuesAtRest(rt)
+  })
+
+  it('kill with subtree: a remote parent and its child on another remote core', async () => {
+    const out = s.path('subtree.json')
+    const p = await within(
+      rt.spawn(program('parent.mjs'), {
+        core: 2,
+        env: { CHILD: '1', OUT: out, GO: s.path('subtree.never') },
+      }),
+      'spawn parent',
+    )
+    const first = await until(
+      () => s.read<{ status: { domainId: number } }>('subtree.json'),
+      'parent reports its child',
+    )
+    const c = rt.capOf(first.status.domainId)
+    const childWait = rt.wait(c)
+    await within(rt.kill(p, { subtree: true }), 'kill the subtree')
+    expect(await within(rt.wait(p), 'parent')).toMatchObject({ reason: 'killed' })
+    expect(await within(childWait, 'child')).toMatchObject({ reason: 'killed' })
+    await expectQueuesAtRest(rt)
+    for (const core of [1, 2]) expect(await rt.ps(core)).toEqual([])
   })
 
   it('services: a supervised service on a remote core, up and down', async () => {
@@ -334,6 +362,19 @@ describe("'any' nodes: joining late, numbered in join order, leaving on SIGTERM"
       // The domain's ctx.core is the runtime's number of its core, not the node's index.
       expect(s.lines(`late-${core}`)).toEqual([`${e.id} ${core}`])
     }
+    // A domain on one node spanned to the other node's core.
+    const x = await within(
+      rt2.spawn(behave, { core: 1, argv: ['sleep'], env: { STARTED: s.path('across') } }),
+      'spawn on late1',
+    )
+    await within(rt2.span(x, 3), 'span to late2')
+    await until(() => s.lines('across').length === 2, 'both dispatchers started')
+    expect(s.lines('across').sort()).toEqual([`${x.id} 1`, `${x.id} 3`])
+    expect(await within(rt2.ps(3), 'ps(3)')).toEqual([
+      expect.objectContaining({ domainId: x.id, state: 'running' }),
+    ])
+    await within(rt2.kill(x), 'kill across nodes')
+    expect(await within(rt2.wait(x), 'wait')).toMatchObject({ reason: 'killed' })
     // The first runtime did not see them.
     expect(rt.nodes().map((n) => n.name)).toEqual(['n1'])
     expect(rt.cores).toBe(3)

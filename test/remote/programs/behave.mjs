@@ -1,6 +1,7 @@
 // A domain whose ending is chosen by argv (it runs on a node: another process, so
 // it reports through files, never a BroadcastChannel):
 //   return <code> | exit <code> | throw <message> | sleep | until <file> <code>
+//   graceful <code>      runs until asked to stop (ctx.stopSignal), then ends with <code>
 //   spin                 a synchronous loop: the whole core hangs
 //   process-exit <code>  process.exit inside the worker: the whole core dies
 // With env.STARTED it appends "<domainId> <core>" to that file once main runs.
@@ -31,6 +32,12 @@ export default async function main(ctx) {
       while (!existsSync(arg) && !ctx.signal.aborted && Date.now() < end) await sleep(5)
       return Number(code)
     }
+    case 'graceful':
+      await new Promise((resolve) => {
+        if (ctx.stopSignal.aborted) resolve()
+        else ctx.stopSignal.addEventListener('abort', () => resolve())
+      })
+      return Number(arg)
     case 'spin':
       for (;;) {
         // Never yields: the spawnd stops answering.
