@@ -171,6 +171,8 @@ export class NodeJoins {
   }
 
   private start(node: RemoteNode, m: Joined, mine: string): void {
+    // The node took a join on this hello: it hellos with a fresh nonce from now on.
+    node.joinedOn(m.node)
     const nc = this.nc as NatsConnection
     const maxBatch = nc.info?.max_payload ?? 1 << 20
     const keys = epochKeys(this.config.secret, m.node, mine)
