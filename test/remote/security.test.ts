@@ -499,3 +499,40 @@ describe('hellos, joins and secrets', () => {
     await s1.waitFor(/left the runtime: the runtime left[\s\S]*left the runtime: the runtime left/)
   })
 })
+
+describe('old hellos replayed while a node comes back', () => {
+  it('do not keep it from rejoining: a hello whose nonce was joined once is ignored', async () => {
+    const from = captured.length
+    let rj = await node(broker, 'rj', 1, KEY)
+    const r = await bootRemote(broker, ['rj'], KEY, {
+      supervisor: { coreRestart: { backoff: [0, 1], maxRestarts: 1000, withinMs: 60_000 } },
+      remote: { joinTimeoutMs: 2000 },
+    })
+    const rlog = new EventLog(r)
+    let flood: NodeJS.Timeout | undefined
+    try {
+      const hellos = captured
+        .slice(from)
+        .filter(
+          (c) =>
+            c.subject === 'multikernel.hello' && (unseal(SECRET, c.data) as Hello)?.name === 'rj',
+        )
+      expect(hellos.length).toBeGreaterThanOrEqual(1)
+      await within(rj.kill('SIGKILL'), 'rj killed')
+      await rlog.wait('node-lost', (e) => e.node === 'rj')
+      // The stranger replays rj's old hellos, over and over, while it comes back.
+      flood = setInterval(() => {
+        for (const h of hellos) stranger.publish('multikernel.hello', h.data)
+      }, 1)
+      rj = await node(broker, 'rj', 1, KEY)
+      await rlog.wait('core-restarted', (e) => e.core === 1)
+      await within(r.ping(1), 'ping(1)')
+      expect(r.nodes()).toEqual([{ name: 'rj', cores: [1], joined: true, refused: 0 }])
+    } finally {
+      clearInterval(flood)
+      rlog.close()
+      await within(r.shutdown(), 'shutdown')
+      await within(rj.kill('SIGTERM'), 'rj stops')
+    }
+  })
+})
