@@ -27,7 +27,8 @@ function load(suite: string): ReportFile | null {
 
 function main(): void {
   const files: Record<string, ReportFile | null> = {}
-  for (const s of ['ring', 'pm', 'ipc', 'update', 'pool', 'server', 'comlink']) files[s] = load(s)
+  for (const s of ['ring', 'pm', 'ipc', 'update', 'pool', 'server', 'comlink', 'remote'])
+    files[s] = load(s)
   if (Object.values(files).every((f) => f === null)) {
     throw new Error('no full run in bench/results/: run `npm run bench -- all` first')
   }

@@ -19,4 +19,5 @@ export const SUITES: Record<string, Suite> = {
   pool: async (ctx) => (await import('./pool/suite.js')).runPoolSuite(ctx),
   server: async (ctx) => (await import('./server/suite.js')).runServerSuite(ctx),
   comlink: async (ctx) => (await import('./comlink/suite.js')).runComlinkSuite(ctx),
+  remote: async (ctx) => (await import('./remote/suite.js')).runRemoteSuite(ctx),
 }

@@ -200,6 +200,24 @@ const ROWS: Array<{ suite: string; name: string; label: string; vs: string }> = 
     label: 'comlink over the rings, p50, 1 in flight',
     vs: 'comlink over a MessagePort',
   },
+  {
+    suite: 'remote',
+    name: 'ping round trip p50, 1 in flight',
+    label: 'remote core ping over NATS, p50, 1 in flight',
+    vs: 'bare NATS request/reply between the same two processes (nc.request, and pub/sub at its best)',
+  },
+  {
+    suite: 'remote',
+    name: 'pings/s, 256 in flight',
+    label: 'remote core pings over NATS, 256 in flight',
+    vs: 'bare NATS request/reply loop keeping 256 outstanding (nc.request, and pub/sub)',
+  },
+  {
+    suite: 'remote',
+    name: 'session call round trip p50, 1 in flight',
+    label: 'session call across machines, p50, 1 in flight',
+    vs: 'bare NATS request/reply between the same two processes',
+  },
 ]
 
 function unitText(u: string): string {

@@ -160,7 +160,9 @@ export class SessionCalls {
             `session ${r.id} is already attached on core ${r.clientCore}`,
           )
         }
-        if (!this.links.bind(core, r.id, r.chan.buffer))
+        const peerCore = r.server.handlers !== null ? -1 : r.server.core
+        const end = { role: 'client', peerCore, rebind: true } as const
+        if (!this.links.bind(core, r.id, r.chan.buffer, end))
           throw new KernelError('CORE_FAILED', `core ${core} is down`)
         r.clientCore = core
         return opened(r)

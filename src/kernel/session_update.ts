@@ -115,7 +115,9 @@ export class SessionUpdates {
     const mine = this.sessions.records().filter((r) => r.server.domainId === old.id)
     await Promise.all(
       mine.map((r) => {
-        if (!this.links.bind(core, r.id, r.chan.buffer)) {
+        const peerCore = r.client === null ? -1 : r.clientCore
+        const end = { role: 'server', peerCore, rebind: true } as const
+        if (!this.links.bind(core, r.id, r.chan.buffer, end)) {
           return Promise.reject(new KernelError('CORE_FAILED', `core ${core} is down`))
         }
         const text: SessionAdoptText = {

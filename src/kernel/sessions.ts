@@ -223,7 +223,8 @@ export class SessionTable {
     } catch (err) {
       return Promise.reject(new TypeError('session args must be JSON data', { cause: err }))
     }
-    if (!this.links.bind(s.core, r.id, r.chan.buffer)) {
+    const peerCore = r.client === null ? -1 : r.clientCore
+    if (!this.links.bind(s.core, r.id, r.chan.buffer, { role: 'server', peerCore })) {
       return Promise.reject(new KernelError('SERVICE_DENIED', `the core of '${s.service}' is down`))
     }
     return new Promise((resolve, reject) => {
@@ -256,7 +257,8 @@ export class SessionTable {
         void this.close(r, 'closed')
         throw err
       }
-      if (!this.links.bind(r.clientCore, r.id, r.chan.buffer)) {
+      const peerCore = r.server.handlers !== null ? -1 : r.server.core
+      if (!this.links.bind(r.clientCore, r.id, r.chan.buffer, { role: 'client', peerCore })) {
         void this.close(r, 'core-failed')
         throw new KernelError('SESSION_CLOSED', `the client's core ${r.clientCore} is down`)
       }

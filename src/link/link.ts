@@ -54,13 +54,22 @@ export interface CoreLinks {
   ): void
   /**
    * Hand `core` the buffer of session `session`'s channel (Barrelfish's monitor
-   * binding a UMP channel); false when the core is not up.
+   * binding a UMP channel) for the end `end` says; false when the core is not up.
    */
-  bind(core: number, session: number, buffer: SharedArrayBuffer): boolean
+  bind(core: number, session: number, buffer: SharedArrayBuffer, end: SessionEnd): boolean
   /** Answer a CALL that came from `core` (a RESULT frame); dropped if the core is not up. */
   answer(core: number, tag: number, callerId: number, err: number, text: string | null): void
   /** The KernelError a failed reply stands for (`what` names the request). */
   replyError(err: number, text: string | null, what: string, core: number): KernelError
+}
+
+/** Which end of a session a bind is for, and where the other end is. */
+export interface SessionEnd {
+  role: 'client' | 'server'
+  /** The other end's core; -1 the main thread. */
+  peerCore: number
+  /** The end moves (a handle attached elsewhere, a live update's new server). */
+  rebind?: boolean
 }
 
 /** Where the frames no request asked for go: wired once, by the boot path. */

@@ -9,11 +9,17 @@
 import type { Worker } from 'node:worker_threads'
 import { KernelError } from '../errors.js'
 import { DOORBELL_BYTES, Doorbell } from '../ring/doorbell.js'
-import { ERR_OK, errFromWire } from '../protocol/errcodes.js'
+import { errFromWire } from '../protocol/errcodes.js'
 import { decodeError } from '../protocol/error_text.js'
 import type { PsEntry } from '../protocol/messages.js'
 import { Op } from '../protocol/opcodes.js'
-import { ERR_CORE_FAILED, ERR_SHUTDOWN, type CoreLinks, type ReplyHandler } from './link.js'
+import {
+  ERR_CORE_FAILED,
+  ERR_SHUTDOWN,
+  type CoreLinks,
+  type ReplyHandler,
+  type SessionEnd,
+} from './link.js'
 import { deliver } from './receive_queue.js'
 import { ping, pingMany, ps } from './link_calls.js'
 import { Pump } from './pump.js'
@@ -120,7 +126,7 @@ export abstract class LinkRequests implements CoreLinks {
     this.pump.schedule()
   }
 
-  bind(core: number, session: number, buffer: SharedArrayBuffer): boolean {
+  bind(core: number, session: number, buffer: SharedArrayBuffer, _end: SessionEnd): boolean {
     const s = this.spawnds[core]
     if (s === undefined || s.health !== 'up') return false
     s.bind(session, buffer)

@@ -35,7 +35,7 @@ export interface ChannelBinding {
 }
 
 /** The worker entry points of the package's top-level `workers/` folder. */
-export type WorkerEntry = 'spawnd'
+export type WorkerEntry = 'spawnd' | 'bridge'
 
 /**
  * The URL of a worker entry point. The published layout puts this file at

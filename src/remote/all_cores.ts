@@ -9,6 +9,7 @@
  * core; remote cores are used when named. Gauges (the memory watcher, the module
  * bound) and workers exist only for local cores.
  */
+import { randomBytes } from 'node:crypto'
 import type { Worker } from 'node:worker_threads'
 import { KernelError } from '../errors.js'
 import type { PsEntry } from '../protocol/messages.js'
@@ -18,13 +19,18 @@ import type {
   KernelLinks,
   NodeInfo,
   ReplyHandler,
+  SessionEnd,
   SpawndHealth,
 } from '../link/link.js'
 import { ping, pingMany, ps } from '../link/link_calls.js'
 import type { SpawndLinks } from '../link/links.js'
 import type { RemoteLinks } from './remote_links.js'
+import { SessionBridge } from './session_bridge.js'
 
 export class AllCores implements KernelLinks {
+  /** Each session's nonce (its subjects and keys over NATS), by its channel. */
+  private readonly nonces = new WeakMap<SharedArrayBuffer, string>()
+
   constructor(
     private readonly local: SpawndLinks,
     private readonly remote: RemoteLinks,
@@ -82,8 +88,37 @@ export class AllCores implements KernelLinks {
     else this.local.requestSpawn(core, op, domainId, url, argv, env, h)
   }
 
-  bind(core: number, session: number, buffer: SharedArrayBuffer): boolean {
-    return this.isRemote(core) ? false : this.local.bind(core, session, buffer)
+  /**
+   * A session end on a local core binds as ever. One on a remote core is carried
+   * by its node over NATS; if the other end is local (a core, or the main thread),
+   * the runtime's bridge worker stands in for the remote end on its side of the
+   * channel. Two remote ends talk node to node. The runtime learns nothing of the
+   * traffic either way, and the main thread carries none of it.
+   */
+  bind(core: number, session: number, buffer: SharedArrayBuffer, end: SessionEnd): boolean {
+    const remote = this.isRemote(core)
+    const peerRemote = end.peerCore >= this.local.cores
+    if (end.rebind === true && (remote || peerRemote || this.nonces.has(buffer))) {
+      throw new KernelError(
+        'INVALID_SPAWND',
+        'a session with an end on a remote core cannot move (attach, live update): not across machines',
+      )
+    }
+    if (!remote) return this.local.bind(core, session, buffer, end)
+    if (SessionBridge.tooLarge(buffer, this.remote.maxBatch)) {
+      throw new KernelError(
+        'FRAME_TOO_LARGE',
+        `session ${session}: its channel's frames could not fit the broker's ${this.remote.maxBatch}-byte messages`,
+      )
+    }
+    let nonce = this.nonces.get(buffer)
+    if (nonce === undefined) {
+      nonce = randomBytes(12).toString('hex')
+      this.nonces.set(buffer, nonce)
+    }
+    if (!this.remote.bindSession(core, session, nonce, end.role, buffer)) return false
+    if (!peerRemote) this.remote.bridge({ nonce, far: end.role, buffer })
+    return true
   }
 
   answer(core: number, tag: number, callerId: number, err: number, text: string | null): void {

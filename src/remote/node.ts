@@ -17,6 +17,9 @@ import { DOORBELL_BYTES, Doorbell } from '../ring/doorbell.js'
 import { startSpawnd, type LinkConfig } from '../link/spawnd_start.js'
 import { connectBroker, subjectPrefix, type BrokerOptions } from './broker.js'
 import { NodeCore } from './node_core.js'
+import { SessionBridges } from './session_bridges.js'
+import { Channel } from '../ring/channel.js'
+import { reasonToWord } from '../session/end_reason.js'
 import { Epoch } from './epoch.js'
 import {
   epochKeys,
@@ -29,6 +32,9 @@ import {
   type Secret,
 } from './handshake.js'
 import { CONTROL } from './wire.js'
+
+/** A session whose carrier failed ends as one whose core failed. */
+const CORE_FAILED = reasonToWord('core-failed')
 
 export interface NodeOptions {
   broker: BrokerOptions
@@ -51,6 +57,9 @@ const DEFAULT_LINK: LinkConfig = {
   hotSpinMicros: 0,
 }
 
+/** How long the node polls a core's reply ring after handing it requests, ms. */
+const HOT_SPIN_MS = 0.05
+
 /** Is this host little-endian? The wire copies ring frames as they are (wire.ts). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 
@@ -69,6 +78,7 @@ export class Node {
   private readonly bell = Doorbell.init(this.bellBuffer, 0)
   private readonly token = randomInt(1, 0x7fffffff)
   private pumping = false
+  private bridges: SessionBridges | null = null
   private closed = false
   private readonly log: (line: string) => void
 
@@ -89,6 +99,7 @@ export class Node {
   async start(): Promise<void> {
     const nc = await connectBroker(this.o.broker, `multikernel-node-${this.o.name}`, 10_000)
     this.nc = nc
+    this.bridges = new SessionBridges(nc, this.o.secret, this.prefix)
     this.sub = nc.subscribe(subjects.nodeAll(this.prefix, this.o.name), {
       callback: (_err, msg) => this.onMessage(msg),
     })
@@ -149,6 +160,26 @@ export class Node {
     if (core === undefined) return
     e.eachFrame(msg.data, (at, len) => core.request(msg.data, at, len))
     core.flush()
+    this.awaitReply(core, e)
+  }
+
+  /**
+   * Poll `core`'s reply ring for a bounded while after handing it requests, and
+   * relay what comes at once: a spawnd answers a ping in microseconds, and waking
+   * this thread through its doorbell and event loop costs more than that (the
+   * rings' pump does the same, hotSpinMicros). Bounded, so an oversubscribed host
+   * loses at most HOT_SPIN_MS per batch.
+   */
+  private awaitReply(core: NodeCore, e: Epoch): void {
+    const end = performance.now() + HOT_SPIN_MS
+    for (let k = 1; ; k++) {
+      if (core.readable) {
+        core.drain((full) => e.publish(full.index, full.out))
+        if (core.out.frames > 0) e.publish(core.index, core.out)
+        return
+      }
+      if ((k & 15) === 0 && performance.now() > end) return
+    }
   }
 
   /** A join with our current nonce, while free: start fresh spawnds and say joined. */
@@ -202,6 +233,7 @@ export class Node {
 
   private control(c: Record<string, unknown>): void {
     if (c.t === 'bye') return void this.endEpoch('the runtime left', false)
+    if (c.t === 'bind') return this.bindSession(c)
     if (c.t === 'restart' && typeof c.core === 'number') {
       const i = c.core
       const old = this.cores[i]
@@ -215,6 +247,34 @@ export class Node {
     }
   }
 
+  /**
+   * A session end on one of our cores: a channel of the runtime's capacities for
+   * its spawnd, and a bridge standing in for the far end (session_bridge.ts).
+   */
+  private bindSession(c: Record<string, unknown>): void {
+    const core = typeof c.core === 'number' ? this.cores[c.core] : undefined
+    const { session, nonce, role, capacity, replyCapacity } = c
+    if (
+      core === undefined ||
+      this.bridges === null ||
+      typeof session !== 'number' ||
+      typeof nonce !== 'string' ||
+      (role !== 'client' && role !== 'server') ||
+      typeof capacity !== 'number' ||
+      typeof replyCapacity !== 'number'
+    ) {
+      return
+    }
+    let chan: Channel
+    try {
+      chan = Channel.create({ capacity, replyCapacity })
+    } catch {
+      return
+    }
+    this.bridges.add({ nonce, far: role === 'client' ? 'server' : 'client', buffer: chan.buffer })
+    core.link.bind(session, chan.buffer)
+  }
+
   /** End the link: end every spawnd (and the domains on them), be free again. */
   private async endEpoch(why: string, sayBye: boolean): Promise<void> {
     const e = this.epoch
@@ -224,6 +284,8 @@ export class Node {
     e.close()
     const cores = this.cores
     this.cores = []
+    // Their sessions end with them (the reason a dead core's sessions have).
+    this.bridges?.closeAll(CORE_FAILED)
     this.log(`node ${this.o.name} left the runtime: ${why}`)
     await Promise.all(
       cores.map(async (c) => {

@@ -22,7 +22,7 @@ import type { SpawndLink } from '../link/spawnd_link.js'
 import { ERR_OK, errToWire } from '../protocol/errcodes.js'
 import { frameHeader, HEADER_BYTES } from '../protocol/frame.js'
 import { Op } from '../protocol/opcodes.js'
-import { BatchWriter } from './wire.js'
+import { BatchWriter, copyBytes } from './wire.js'
 
 /** Byte offset of the aux word (the process manager's token) in a frame's payload. */
 const AUX_OFFSET = 8
@@ -86,7 +86,7 @@ export class NodeCore {
     this.unpublished = true
     const to = tx.reserve(len)
     if (to < 0) return false
-    tx.bytes.set(src.subarray(at, at + len), to)
+    copyBytes(tx.bytes, to, src, at, len)
     tx.i32[(to + AUX_OFFSET) >> 2] = this.token
     return true
   }
@@ -106,7 +106,7 @@ export class NodeCore {
       if (this.out.tooLarge(len)) this.oversized(at, full)
       else {
         if (!this.out.fits(len)) full(this)
-        this.out.raw(rx.bytes.subarray(at, at + len))
+        this.out.raw(rx.bytes, at, len)
       }
       n++
     }

@@ -18,11 +18,9 @@ import {
   type Hello,
   type Joined,
 } from './handshake.js'
-import type { RemoteConfig } from './remote_links.js'
+import type { RemoteConfig } from './options.js'
 import { RemoteNode } from './remote_node.js'
 import { BATCH_HEADER_BYTES, FRAME_PREFIX_BYTES } from './wire.js'
-
-export type { RemoteNode } from './remote_node.js'
 
 export interface JoinEvents {
   /** A node joined (`first`: its first join, so its cores need numbers). */

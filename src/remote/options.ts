@@ -3,8 +3,7 @@
  * checked before anything is made.
  */
 import { brokerKeys, checkBrokerOptions, type BrokerOptions } from './broker.js'
-import { NAME_PATTERN, secretFile, secretFrom } from './handshake.js'
-import type { RemoteConfig } from './remote_links.js'
+import { NAME_PATTERN, secretFile, secretFrom, type Secret } from './handshake.js'
 
 /** Remote cores: spawnds on other hosts (`multikernel node`) behind a NATS broker. */
 export interface RemoteOptions extends BrokerOptions {
@@ -23,6 +22,16 @@ export interface RemoteOptions extends BrokerOptions {
   heartbeatMs?: number
   /** How long a (re)join waits for the node's hello and answer. Default: bootTimeoutMs. */
   joinTimeoutMs?: number
+}
+
+/** The checked `remote` option, as the remote links take it. */
+export interface RemoteConfig {
+  broker: BrokerOptions
+  secret: Secret
+  /** Node names to join (boot waits for them), or 'any' node that says hello. */
+  nodes: readonly string[] | 'any'
+  heartbeatMs: number
+  joinTimeoutMs: number
 }
 
 const REMOTE_KEYS = new Set([

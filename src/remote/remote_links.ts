@@ -30,19 +30,15 @@ import { deliver } from '../link/receive_queue.js'
 import { handleFrame, NO_HANDLERS } from '../link/reply_drain.js'
 import { withTimeout } from '../link/timers.js'
 import { connectBroker, subjectPrefix, type BrokerOptions } from './broker.js'
-import { nonce, subjects, unseal, type Secret } from './handshake.js'
-import { NodeJoins, type RemoteNode } from './node_join.js'
+import { nonce, subjects, unseal } from './handshake.js'
+import { NodeJoins } from './node_join.js'
+import type { RemoteNode } from './remote_node.js'
+import type { RemoteConfig } from './options.js'
 import { RemoteCore } from './remote_core.js'
+import { BridgeWorker } from './bridge_worker.js'
+import type { BridgeSpec, SessionRole } from './session_bridge.js'
+import { Channel } from '../ring/channel.js'
 import { CONTROL, readFrameHeader, readFrameText } from './wire.js'
-
-export interface RemoteConfig {
-  broker: BrokerOptions
-  secret: Secret
-  /** Node names to join (boot waits for them), or 'any' node that says hello. */
-  nodes: readonly string[] | 'any'
-  heartbeatMs: number
-  joinTimeoutMs: number
-}
 
 /** What a runtime hears of its nodes (published as events by the boot path). */
 export type NodeEvent =
@@ -65,6 +61,7 @@ export class RemoteLinks {
   private flushScheduled = false
   private closing = false
   private readonly h = frameHeader()
+  private readonly bridges: BridgeWorker
 
   constructor(
     private readonly config: RemoteConfig,
@@ -72,6 +69,7 @@ export class RemoteLinks {
     readonly firstCore: number,
   ) {
     this.prefix = subjectPrefix(config.broker)
+    this.bridges = new BridgeWorker(config.broker, config.secret, `multikernel-bridge-${this.id}`)
     this.joins = new NodeJoins(config, this.prefix, this.id, {
       joined: (node, first) => this.joined(node, first),
       silent: (node) => this.lose(node, `node ${node.name} fell silent`),
@@ -285,6 +283,43 @@ export class RemoteLinks {
     }
   }
 
+  /**
+   * Bind a session's end on remote core `core`: its node makes a channel of the
+   * same capacities for its spawnd, and carries the end over NATS (session_bridge.ts).
+   */
+  bindSession(
+    core: number,
+    session: number,
+    nonce: string,
+    role: SessionRole,
+    buffer: SharedArrayBuffer,
+  ): boolean {
+    const c = this.core(core)
+    const e = c === undefined ? null : this.joins.get(c.node)?.epoch
+    if (c === undefined || c.health !== 'up' || e == null) return false
+    const probe = new Channel(buffer, 'a', 0)
+    e.control({
+      t: 'bind',
+      core: c.index,
+      session,
+      nonce,
+      role,
+      capacity: probe.tx.capacity,
+      replyCapacity: probe.rx.capacity,
+    })
+    return true
+  }
+
+  /** Carry a remote end's stand-in on this host (the bridge worker). */
+  bridge(spec: BridgeSpec): void {
+    this.bridges.bridge(spec)
+  }
+
+  /** The largest message the broker takes. */
+  get maxBatch(): number {
+    return this.nc?.info?.max_payload ?? 1 << 20
+  }
+
   beginClose(): void {
     this.closing = true
   }
@@ -301,6 +336,7 @@ export class RemoteLinks {
     await withTimeout(Promise.all(byes), timeoutMs)
     for (const node of this.joins.all()) this.lose(node, 'the runtime shut down')
     this.joins.close()
+    await this.bridges.close()
     const nc = this.nc
     this.nc = null
     if (nc !== null) await withTimeout(nc.close(), 1000)

@@ -99,10 +99,11 @@ export class BatchWriter {
     v.setInt32(at + 20, n, true)
   }
 
-  /** Append a frame's payload as it is (the node relaying its spawnd's replies). */
-  raw(payload: Uint8Array): void {
-    const at = this.room(payload.length)
-    this.buf.set(payload, at)
+  /** Append bytes [at, at+len) of `src` as a frame (a ring frame relayed as it is). */
+  raw(src: Uint8Array, at: number, len: number): void {
+    // room() may grow the buffer: take it after.
+    const to = this.room(len)
+    copyBytes(this.buf, to, src, at, len)
   }
 
   /** Reserve a frame of `payload` bytes; returns where its payload starts. */
@@ -143,6 +144,24 @@ export class BatchWriter {
   }
 }
 
+/** Frames up to this long are copied byte by byte: a view to set() from would be garbage per frame. */
+const COPY_LOOP_BYTES = 256
+
+/** Copy `len` bytes of `src` at `at` into `dst` at `to`, with no allocation for small frames. */
+export function copyBytes(
+  dst: Uint8Array,
+  to: number,
+  src: Uint8Array,
+  at: number,
+  len: number,
+): void {
+  if (len > COPY_LOOP_BYTES) {
+    dst.set(src.subarray(at, at + len), to)
+    return
+  }
+  for (let i = 0; i < len; i++) dst[to + i] = src[at + i]
+}
+
 /** What a received batch says about itself once it verified. */
 export interface OpenedBatch {
   core: number
@@ -150,30 +169,38 @@ export interface OpenedBatch {
 }
 
 /**
- * Check a received message: its shape, then its MAC under `key`. Null when it is
+ * Check a received message: its shape, then its MAC under `key` (`raw`: a session's batch). Null when it is
  * not a batch of this link (garbage, forged or altered): the caller counts and
  * drops it. The sequence number is the caller's to judge.
  */
-export function openBatch(msg: Uint8Array, key: Buffer): OpenedBatch | null {
+export function openBatch(msg: Uint8Array, key: Buffer, raw = false): OpenedBatch | null {
   if (msg.length < BATCH_HEADER_BYTES) return null
   const v = new DataView(msg.buffer, msg.byteOffset, msg.byteLength)
   if (v.getUint32(0, true) !== BATCH_MAGIC) return null
   const want = mac(key, msg, msg.length)
   if (!timingSafeEqual(want, msg.subarray(16, BATCH_HEADER_BYTES))) return null
-  if (!framesWellFormed(v, msg.length)) return null
+  if (!framesWellFormed(v, msg.length, raw)) return null
   return {
     core: v.getUint32(4, true),
     seq: v.getUint32(8, true) + v.getUint32(12, true) * 0x1_0000_0000,
   }
 }
 
-/** Every frame's length stays inside the batch and holds its header and text. */
-function framesWellFormed(v: DataView, end: number): boolean {
+/**
+ * Every frame's length stays inside the batch and holds its header and text
+ * (`raw`: a session's frames, whose insides are the session port's business).
+ */
+function framesWellFormed(v: DataView, end: number, raw: boolean): boolean {
   for (let p = BATCH_HEADER_BYTES; p < end;) {
     if (p + FRAME_PREFIX_BYTES > end) return false
     const len = v.getUint32(p, true)
     const at = p + FRAME_PREFIX_BYTES
-    if (len < HEADER_BYTES || at + len > end) return false
+    if (at + len > end) return false
+    if (raw && v.getUint32(4, true) !== CONTROL) {
+      p = at + len
+      continue
+    }
+    if (len < HEADER_BYTES) return false
     const text = v.getInt32(at + 20, true)
     if (text < 0 || HEADER_BYTES + text > len) return false
     p = at + len

@@ -85,6 +85,19 @@ describe('npm run bench (dist/bench/main.js)', () => {
     for (const f of file.results) expect(Object.keys(f.peers ?? {})).not.toContain('postMessage-1')
   }, 200_000)
 
+  it('remote --quick: a broker, a node and the bare NATS peers, every figure beside them', async () => {
+    const r = await runBench(['remote', '--quick', '--no-html'], 180_000)
+    expect(r.code, r.stderr).toBe(0)
+    const file = JSON.parse(
+      readFileSync(join(ROOT, 'bench', 'results', 'remote.quick.json'), 'utf8'),
+    ) as ReportFile
+    checkSuite(file, 'remote')
+    const ping = file.results.find((f) => f.name.startsWith('ping round trip p50'))
+    expect(Object.keys(ping?.peers ?? {})).toEqual(
+      expect.arrayContaining(['nats-request', 'nats-pubsub']),
+    )
+  }, 200_000)
+
   it('an unknown suite and an unknown option are usage errors', async () => {
     const r = await runBench(['nope'], 30_000)
     expect(r.code).toBe(2)

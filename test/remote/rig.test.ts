@@ -1,11 +1,15 @@
 // The remote-core test rig itself (test/shared/nats.ts), with a bare NATS client and
 // no multikernel code: a real broker on 127.0.0.1 answers request/reply, survives a
 // restart on the same port (a reconnecting client carries on), and leaves no process
-// behind once stopped. If nats-server is missing these tests fail, naming it.
+// behind once stopped; a `multikernel node` child comes up, is joined by a runtime
+// and leaves no process when killed. If nats-server is missing these tests fail,
+// naming it.
+import { randomBytes } from 'node:crypto'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { boot } from 'multikernel'
 import { afterAll, describe, expect, it } from 'vitest'
 import { within, until } from '../shared/bounded.js'
-import { natsServerPath, startBroker, stopAll } from '../shared/nats.js'
+import { natsServerPath, startBroker, startNode, stopAll } from '../shared/nats.js'
 
 afterAll(stopAll)
 
@@ -119,5 +123,44 @@ describe('test rig: a real nats-server on 127.0.0.1', () => {
     ).rejects.toThrow()
     // A second stop is harmless.
     await broker.stop()
+  })
+})
+
+describe('test rig: multikernel node children', () => {
+  it('a node comes up, a runtime joins it, kill leaves no process', async () => {
+    const broker = await startBroker()
+    const secret = randomBytes(32).toString('hex')
+    const node = startNode({ url: broker.url, name: 'rig1', cores: 1, secret })
+    try {
+      await node.waitFor(/\bup\b/)
+      const rt = await within(
+        boot({ cores: 1, remote: { servers: broker.url, nodes: ['rig1'], secret } }),
+        'boot joins the node',
+      )
+      try {
+        await node.waitFor('joined')
+        expect(rt.cores).toBe(2)
+        await within(rt.ping(1), 'ping of the remote core')
+      } finally {
+        await within(rt.shutdown(), 'runtime shutdown')
+      }
+      const pid = node.child.pid as number
+      expect(alive(pid)).toBe(true)
+      await node.kill('SIGKILL')
+      expect(alive(pid)).toBe(false)
+      // Killed by a signal: no exit code.
+      expect(await node.exited).toBe(null)
+    } finally {
+      await node.kill()
+      await broker.stop()
+    }
+  })
+
+  it('waitFor rejects with the output when the node exits first', async () => {
+    // No secret worth the name: the CLI refuses to start and says why.
+    const node = startNode({ url: 'nats://127.0.0.1:1', name: 'rig2', cores: 1, secret: 'x' })
+    await expect(node.waitFor('joined')).rejects.toThrow(/exited/)
+    expect(await within(node.exited, 'the node exits')).not.toBe(0)
+    expect(node.output()).toMatch(/MULTIKERNEL_SECRET/)
   })
 })
