@@ -4,7 +4,7 @@
  * epoch's keys are derived from it and both sides' fresh nonces.
  *
  *   node    -> `P.hello`             hello  { name, cores, nonce: Nn }      (every helloMs while free)
- *   runtime -> `P.node.NAME.join`    join   { runtime: R, nonce: Nr, node: Nn, heartbeatMs }
+ *   runtime -> `P.node.NAME.join`    join   { runtime: R, nonce: Nr, node: Nn, heartbeatMs, core }
  *   node    -> `P.rt.R.join`         joined { name, node: Nn, nonce: Nr, cores, maxFrame }
  *
  * then batches (wire.ts) runtime -> `P.node.NAME.<core|ctl>`, node -> `P.rt.R.NAME.<core|ctl>`.
@@ -86,6 +86,11 @@ export interface Join {
   nonce: string
   node: string
   heartbeatMs: number
+  /**
+   * The runtime's number of the node's first core: its spawnds are numbered from
+   * it, so a domain's ctx.core is the number the runtime knows the core by.
+   */
+  core: number
 }
 
 export interface Joined {
@@ -142,7 +147,13 @@ function wellShaped(m: unknown): m is Handshake {
     case 'hello':
       return str(o.name) && count(o.cores) && str(o.nonce)
     case 'join':
-      return str(o.runtime) && str(o.nonce) && str(o.node) && count(o.heartbeatMs)
+      return (
+        str(o.runtime) &&
+        str(o.nonce) &&
+        str(o.node) &&
+        count(o.heartbeatMs) &&
+        (o.core === 0 || count(o.core))
+      )
     case 'joined':
       return str(o.name) && str(o.node) && str(o.nonce) && count(o.cores) && count(o.maxFrame)
     default:

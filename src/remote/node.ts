@@ -72,6 +72,8 @@ export class Node {
   private helloTimer: NodeJS.Timeout | null = null
   private epoch: Epoch | null = null
   private cores: NodeCore[] = []
+  /** The runtime's number of core 0 here (the join says): spawnd i is core base + i. */
+  private base = 0
   private readonly bellBuffer = new SharedArrayBuffer(DOORBELL_BYTES)
   private readonly bell = Doorbell.init(this.bellBuffer, 0)
   private readonly token = randomInt(1, 0x7fffffff)
@@ -188,6 +190,7 @@ export class Node {
     // The next hello is a fresh one: this join cannot be replayed.
     this.helloNonce = nonce()
     const maxBatch = nc.info?.max_payload ?? 1 << 20
+    this.base = m.core
     const cores: NodeCore[] = []
     for (let i = 0; i < this.o.cores; i++) cores.push(this.startCore(i, maxBatch))
     this.cores = cores
@@ -216,7 +219,7 @@ export class Node {
   }
 
   private startCore(i: number, maxBatch: number): NodeCore {
-    const link = startSpawnd(i, this.config, this.bellBuffer, this.token)
+    const link = startSpawnd(this.base + i, this.config, this.bellBuffer, this.token)
     const c = new NodeCore(i, link, this.token, maxBatch)
     const ended = (why: string): void => {
       // Only the live incarnation of core i speaks for it.

@@ -27,6 +27,8 @@ export interface JoinEvents {
   joined(node: RemoteNode, first: boolean): void
   /** A joined node fell silent. */
   silent(node: RemoteNode): void
+  /** The number the next node to join for the first time gets for its first core. */
+  nextCore(): number
 }
 
 interface PendingJoin {
@@ -41,6 +43,8 @@ export class NodeJoins {
   private readonly nodes = new Map<string, RemoteNode>()
   private readonly pending = new Map<string, PendingJoin>()
   private namedWaiter: (() => void) | null = null
+  /** First joins one at a time: a join names the node's first core (Join.core). */
+  private numbering: Promise<void> = Promise.resolve()
   private closed = false
 
   constructor(
@@ -102,6 +106,22 @@ export class NodeJoins {
   private async doJoin(node: RemoteNode): Promise<void> {
     const ms = this.config.joinTimeoutMs
     const hello: Hello = await node.nextHello(ms)
+    if (node.cores.length > 0) return this.joinAs(node, hello, node.cores[0])
+    // Cores are numbered when a node first joins, in join order: the number sent
+    // must be the one it gets, so no other first join may come in between.
+    const before = this.numbering
+    let done = (): void => {}
+    this.numbering = new Promise((resolve) => (done = resolve))
+    try {
+      await before
+      await this.joinAs(node, hello, this.events.nextCore())
+    } finally {
+      done()
+    }
+  }
+
+  private async joinAs(node: RemoteNode, hello: Hello, core: number): Promise<void> {
+    const ms = this.config.joinTimeoutMs
     const nc = this.nc
     if (nc === null || this.closed) throw new KernelError('SHUTDOWN', 'the runtime is shut down')
     const mine = nonce()
@@ -132,6 +152,7 @@ export class NodeJoins {
         nonce: mine,
         node: hello.nonce,
         heartbeatMs: this.config.heartbeatMs,
+        core,
       }),
     )
     const m = await answered
@@ -148,6 +169,8 @@ export class NodeJoins {
   }
 
   private start(node: RemoteNode, m: Joined, mine: string): void {
+    // The node took a join on this hello: it hellos with a fresh nonce from now on.
+    node.joinedOn(m.node)
     const nc = this.nc as NatsConnection
     const maxBatch = nc.info?.max_payload ?? 1 << 20
     const keys = epochKeys(this.config.secret, m.node, mine)

@@ -25,7 +25,14 @@ export class RemoteCore implements FrameTarget {
   replies = 0
   notifications = 0
   protocolFailures = 0
-  lastSeen = Date.now()
+  /**
+   * When the core last sent anything. A fresh incarnation's spawnd is still booting
+   * on its node (a join does not wait for it), so this starts `bootGraceMs` ahead:
+   * the supervisor's hang rule (silent for two periods with a ping out) applies
+   * from its first answer, or once the grace is over without one; as a local core
+   * is judged only once it answered its first ping.
+   */
+  lastSeen: number
   /** Written to since the last flush (it is on the flush's list). */
   dirty = false
   /** Requests written since the last publish. */
@@ -44,8 +51,10 @@ export class RemoteCore implements FrameTarget {
     maxBatch: number,
     /** Publish `out` now: it cannot take the next frame. */
     private readonly full: (c: RemoteCore) => void,
+    bootGraceMs = 0,
   ) {
     this.out = new BatchWriter(maxBatch)
+    this.lastSeen = Date.now() + bootGraceMs
   }
 
   /** Park `handler` and write the request; FRAME_TOO_LARGE (nothing parked) if it can never fit. */

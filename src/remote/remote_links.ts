@@ -29,7 +29,7 @@ import type { ReplyHandler } from '../link/receive_queue.js'
 import { deliver } from '../link/receive_queue.js'
 import { handleFrame, NO_HANDLERS } from '../link/reply_drain.js'
 import { withTimeout } from '../link/timers.js'
-import { connectBroker, subjectPrefix, type BrokerOptions } from './broker.js'
+import { connectBroker, subjectPrefix } from './broker.js'
 import { nonce, subjects, unseal } from './handshake.js'
 import { NodeJoins } from './node_join.js'
 import type { RemoteNode } from './remote_node.js'
@@ -73,6 +73,7 @@ export class RemoteLinks {
     this.joins = new NodeJoins(config, this.prefix, this.id, {
       joined: (node, first) => this.joined(node, first),
       silent: (node) => this.lose(node, `node ${node.name} fell silent`),
+      nextCore: () => this.firstCore + this.cores.length,
     })
   }
 
@@ -88,6 +89,9 @@ export class RemoteLinks {
       callback: (_e, m) => this.onMessage(m),
     })
     void this.watchStatus(nc)
+    // The broker has our subscriptions before boot returns: a hello sent right
+    // after (a node joining an 'any' runtime) is not missed.
+    await withTimeout(nc.flush(), timeoutMs)
     if ((await withTimeout(this.joins.named(), timeoutMs)) === 'timeout') {
       const missing = this.joins.all().filter((n) => n.cores.length === 0)
       throw new KernelError(
@@ -121,7 +125,15 @@ export class RemoteLinks {
 
   private incarnation(node: RemoteNode, core: number, maxBatch: number): RemoteCore {
     const index = node.cores.indexOf(core)
-    return new RemoteCore(core, node.name, index, node.maxFrame, maxBatch, (c) => this.publish(c))
+    return new RemoteCore(
+      core,
+      node.name,
+      index,
+      node.maxFrame,
+      maxBatch,
+      (c) => this.publish(c),
+      this.config.joinTimeoutMs,
+    )
   }
 
   // ------------------------------------------------------------------ receiving
@@ -153,9 +165,10 @@ export class RemoteLinks {
     const core = typeof c.core === 'number' ? node.cores[c.core] : undefined
     if (core === undefined) return
     if (c.t === 'down') {
+      // At shutdown a spawnd ends because it was told to: not a fault.
       this.fail(
         core,
-        'failed',
+        this.closing ? 'down' : 'failed',
         `node ${node.name}: ${typeof c.why === 'string' ? c.why : 'spawnd ended'}`,
       )
     } else if (c.t === 'up') {
@@ -342,7 +355,8 @@ export class RemoteLinks {
       strayReplies: c.receiveQueue.strayReplies,
       requestRingBytes: c.out.bytes,
       replyRingBytes: 0,
-      lastSeenAgoMs: Date.now() - c.lastSeen,
+      // (Ahead of now while a fresh spawnd boots: see RemoteCore.lastSeen.)
+      lastSeenAgoMs: Math.max(0, Date.now() - c.lastSeen),
       protocolFailures: c.protocolFailures,
     }))
   }

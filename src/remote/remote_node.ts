@@ -18,12 +18,31 @@ export class RemoteNode {
   hello: Hello | null = null
   joining: Promise<void> | null = null
   private helloWaiters: (() => void)[] = []
+  /**
+   * Nonces of hellos this runtime joined the node on, newest last (a few). A node
+   * hellos with a fresh nonce after every join, so one of these is a replay: a
+   * stranger sending them over and over would otherwise be taken for the node
+   * and every rejoin would wait for a join the node ignores.
+   */
+  private readonly joinedNonces = new Set<string>()
   private readonly restarts = new Map<number, { resolve: () => void; reject: (e: Error) => void }>()
 
   constructor(readonly name: string) {}
 
-  /** A fresh hello arrived (while not joined). */
+  /** A join on the hello of `nonce` succeeded: a hello with it again is a replay. */
+  joinedOn(nonce: string): void {
+    this.joinedNonces.add(nonce)
+    if (this.joinedNonces.size > 16) {
+      for (const old of this.joinedNonces) {
+        this.joinedNonces.delete(old)
+        break
+      }
+    }
+  }
+
+  /** A fresh hello arrived (while not joined); one joined on before is ignored. */
   heard(h: Hello): void {
+    if (this.joinedNonces.has(h.nonce)) return
     this.hello = h
     const w = this.helloWaiters
     this.helloWaiters = []

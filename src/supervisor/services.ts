@@ -54,7 +54,8 @@ export class Services {
   up(label: string, program: string | URL, opts?: ServiceOptions): Promise<ServiceInfo> {
     try {
       checkLabel(label)
-      const o = checkServiceOptions(opts, this.rt.cores)
+      // Every core, remote ones too (rt.cores counts only the local ones here).
+      const o = checkServiceOptions(opts, this.rt.coreHealth().length)
       const url = programUrl(program)
       if (this.stopped || this.rt.isShutdown)
         throw new KernelError('SHUTDOWN', 'the runtime is shut down')

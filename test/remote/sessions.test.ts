@@ -110,7 +110,9 @@ describe('sessions across machines', () => {
     try {
       const seen: { subject: string; data: Uint8Array }[] = []
       stranger.subscribe('multikernel.sess.>', {
-        callback: (_e, m) => seen.push({ subject: m.subject, data: new Uint8Array(m.data) }),
+        callback: (_e, m) => {
+          seen.push({ subject: m.subject, data: new Uint8Array(m.data) })
+        },
       })
       await within(stranger.flush(), 'stranger subscribed')
       expect(await within(s.call('set', 'k', 1), 'set 1')).toBe(true)
