@@ -27,6 +27,15 @@ export function deliver(h: ReplyHandler, err: number, value: number, text: strin
   else h.onReply(err, value, text)
 }
 
+/**
+ * Answer a request for a core that is not up, asynchronously like any reply, so
+ * callers never re-enter: SHUTDOWN for a core stopped at shutdown, CORE_FAILED
+ * otherwise (the codes are link.ts's; passed in, so this file imports nothing).
+ */
+export function refuseLater(h: ReplyHandler, code: number): void {
+  queueMicrotask(() => deliver(h, code, 0, null))
+}
+
 export class ReceiveQueue {
   private handlers: (ReplyHandler | null)[] = [null]
   private readonly free: number[] = []

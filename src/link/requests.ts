@@ -20,7 +20,7 @@ import {
   type ReplyHandler,
   type SessionEnd,
 } from './link.js'
-import { deliver } from './receive_queue.js'
+import { refuseLater } from './receive_queue.js'
 import { ping, pingMany, ps } from './link_calls.js'
 import { Pump } from './pump.js'
 import { ReplyDrain } from './reply_drain.js'
@@ -115,8 +115,7 @@ export abstract class LinkRequests implements CoreLinks {
 
   /** A request for a core that is not up: answered asynchronously, like any reply, so callers never re-enter. */
   private refuse(s: SpawndLink, h: ReplyHandler): void {
-    const code = s.health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED
-    queueMicrotask(() => deliver(h, code, 0, null))
+    refuseLater(h, s.health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED)
   }
 
   answer(core: number, tag: number, callerId: number, err: number, text: string | null): void {

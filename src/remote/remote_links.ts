@@ -26,7 +26,7 @@ import {
   type NodeInfo,
 } from '../link/link.js'
 import type { ReplyHandler } from '../link/receive_queue.js'
-import { deliver } from '../link/receive_queue.js'
+import { deliver, refuseLater } from '../link/receive_queue.js'
 import { handleFrame, NO_HANDLERS } from '../link/reply_drain.js'
 import { withTimeout } from '../link/timers.js'
 import { connectBroker, subjectPrefix } from './broker.js'
@@ -73,7 +73,7 @@ export class RemoteLinks {
     this.joins = new NodeJoins(config, this.prefix, this.id, {
       joined: (node, first) => this.joined(node, first),
       silent: (node) => this.lose(node, `node ${node.name} fell silent`),
-      nextCore: () => this.firstCore + this.cores.length,
+      nextCore: () => this.nextCore(),
     })
   }
 
@@ -113,14 +113,19 @@ export class RemoteLinks {
   private joined(node: RemoteNode, first: boolean): void {
     const maxBatch = this.nc?.info?.max_payload ?? 1 << 20
     if (first) {
-      for (let i = 0; i < node.coreCount; i++)
-        node.cores.push(this.firstCore + this.cores.length + i)
+      const next = this.nextCore()
+      for (let i = 0; i < node.coreCount; i++) node.cores.push(next + i)
       for (const core of node.cores) this.cores.push(this.incarnation(node, core, maxBatch))
     } else {
       for (const core of node.cores)
         this.cores[core - this.firstCore] = this.incarnation(node, core, maxBatch)
     }
     this.onNode({ type: 'node-joined', node: node.name, cores: [...node.cores] })
+  }
+
+  /** The number the next node's first core gets. */
+  private nextCore(): number {
+    return this.firstCore + this.cores.length
   }
 
   private incarnation(node: RemoteNode, core: number, maxBatch: number): RemoteCore {
@@ -374,6 +379,5 @@ export class RemoteLinks {
 
 /** A request for a core that is not up: answered asynchronously, like any reply. */
 function refuse(c: RemoteCore, h: ReplyHandler): void {
-  const code = c.health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED
-  queueMicrotask(() => deliver(h, code, 0, null))
+  refuseLater(h, c.health === 'down' ? ERR_SHUTDOWN : ERR_CORE_FAILED)
 }
